@@ -1,0 +1,40 @@
+// The one facade through which the runtime reaches atomics, locks and condition variables.
+//
+// Every concurrent component of the runtime uses these aliases instead of naming std::atomic
+// or std::mutex directly, so that a model checker or an instrumented build can swap them in
+// one place. The `KEEL_SHUFFLE` build (see run-queue code) uses `shuffle_point()` to perturb
+// orderings under stress tests.
+//
+// Thread-safety: these are the primitives themselves.
+#ifndef KEEL_RUNTIME_DETAIL_CONCURRENCY_H_
+#define KEEL_RUNTIME_DETAIL_CONCURRENCY_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace keel::detail {
+
+template <class T>
+using Atomic = std::atomic<T>;
+using Mutex = std::mutex;
+using CondVar = std::condition_variable;
+using LockGuard = std::lock_guard<std::mutex>;
+using UniqueLock = std::unique_lock<std::mutex>;
+
+// A hint inside spin loops.
+inline void spin_loop_hint() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+// Keeps a hot atomic on its own cache line so that unrelated writers do not share it.
+inline constexpr std::size_t kCacheLine = 64;
+
+}  // namespace keel::detail
+
+#endif  // KEEL_RUNTIME_DETAIL_CONCURRENCY_H_

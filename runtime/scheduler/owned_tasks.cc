@@ -1,0 +1,80 @@
+#include "runtime/scheduler/owned_tasks.h"
+
+#include "runtime/task/header.h"
+
+namespace keel::detail {
+
+bool OwnedTasks::bind(TaskHeader* task) {
+  std::uint32_t index = static_cast<std::uint32_t>(task->id() % kShards);
+  Shard& s = shards_[index];
+  LockGuard lock(s.mu);
+  if (s.closed) return false;
+  task->owned_shard = index;
+  task->owned_prev = nullptr;
+  task->owned_next = s.head;
+  if (s.head) s.head->owned_prev = task;
+  s.head = task;
+  task->owned_linked = true;
+  ++s.count;
+  return true;
+}
+
+bool OwnedTasks::remove(TaskHeader* task) {
+  Shard& s = shards_[task->owned_shard];
+  LockGuard lock(s.mu);
+  if (!task->owned_linked) return false;
+  if (task->owned_prev) {
+    task->owned_prev->owned_next = task->owned_next;
+  } else {
+    s.head = task->owned_next;
+  }
+  if (task->owned_next) task->owned_next->owned_prev = task->owned_prev;
+  task->owned_prev = task->owned_next = nullptr;
+  task->owned_linked = false;
+  --s.count;
+  return true;
+}
+
+void OwnedTasks::close_and_shutdown_all() {
+  for (Shard& s : shards_) {
+    LockGuard lock(s.mu);
+    s.closed = true;
+  }
+  // ORDERING: release; after this, is_closed() readers know no bind succeeds.
+  closed_.store(true, std::memory_order_release);
+  for (Shard& s : shards_) {
+    for (;;) {
+      TaskHeader* task;
+      {
+        LockGuard lock(s.mu);
+        task = s.head;
+        if (task == nullptr) break;
+        s.head = task->owned_next;
+        if (s.head) s.head->owned_prev = nullptr;
+        task->owned_prev = task->owned_next = nullptr;
+        task->owned_linked = false;
+        --s.count;
+      }
+      // Outside the lock: cancelling runs the task's destructors, which may spawn or wake.
+      task->shutdown();
+    }
+  }
+}
+
+std::size_t OwnedTasks::size() const {
+  std::size_t n = 0;
+  for (const Shard& s : shards_) {
+    LockGuard lock(s.mu);
+    n += s.count;
+  }
+  return n;
+}
+
+void OwnedTasks::for_each(const std::function<void(const TaskHeader&)>& fn) const {
+  for (const Shard& s : shards_) {
+    LockGuard lock(s.mu);
+    for (const TaskHeader* t = s.head; t != nullptr; t = t->owned_next) fn(*t);
+  }
+}
+
+}  // namespace keel::detail

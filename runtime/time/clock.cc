@@ -1,0 +1,59 @@
+#include "runtime/time/clock.h"
+
+#include <chrono>
+
+namespace keel::detail {
+
+Clock::Clock(bool start_paused)
+    : origin_(Instant::now_unpaused()), paused_(start_paused), paused_at_(origin_) {}
+
+Instant Clock::now() const {
+  if (!paused_.load(std::memory_order_acquire)) return Instant::now_unpaused();
+  LockGuard lock(mu_);
+  return paused_at_;
+}
+
+void Clock::pause() {
+  LockGuard lock(mu_);
+  if (paused_.load(std::memory_order_relaxed)) return;
+  paused_at_ = Instant::now_unpaused();
+  // ORDERING: release, paired with now()'s acquire; paused_at_ is read under mu_ anyway.
+  paused_.store(true, std::memory_order_release);
+}
+
+void Clock::resume() {
+  LockGuard lock(mu_);
+  // ORDERING: release; see pause().
+  paused_.store(false, std::memory_order_release);
+}
+
+void Clock::advance(Duration d) {
+  LockGuard lock(mu_);
+  if (!paused_.load(std::memory_order_relaxed)) return;
+  paused_at_ += d;
+}
+
+void Clock::advance_to(Instant t) {
+  LockGuard lock(mu_);
+  if (!paused_.load(std::memory_order_relaxed)) return;
+  if (t > paused_at_) paused_at_ = t;
+}
+
+std::uint64_t Clock::deadline_tick(Instant t) const {
+  if (t <= origin_) return 0;
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t - origin_).count();
+  return static_cast<std::uint64_t>((ns + 999'999) / 1'000'000);
+}
+
+std::uint64_t Clock::now_tick() const {
+  Instant t = now();
+  if (t <= origin_) return 0;
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t - origin_).count();
+  return static_cast<std::uint64_t>(ns / 1'000'000);
+}
+
+Instant Clock::instant_of_tick(std::uint64_t tick) const {
+  return origin_ + std::chrono::milliseconds(tick);
+}
+
+}  // namespace keel::detail

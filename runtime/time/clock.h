@@ -1,0 +1,52 @@
+// The runtime's clock: the steady clock, or a paused test clock that only moves when told.
+//
+// Each runtime has one Clock. Paused (`time::pause()` or Builder::start_paused), `now()` stays
+// put until `time::advance(d)` moves it, or until the runtime auto-advances it to the next
+// timer because every task is idle; tests of expiry and timeouts then run instantly and
+// deterministically.
+//
+// Timer ticks are whole milliseconds since the clock's origin; a deadline is rounded *up* to
+// its tick, so a timer never fires early.
+//
+// Thread-safety: all methods are safe from any thread.
+#ifndef KEEL_RUNTIME_TIME_CLOCK_H_
+#define KEEL_RUNTIME_TIME_CLOCK_H_
+
+#include <cstdint>
+
+#include "runtime/detail/concurrency.h"
+#include "runtime/time/instant.h"
+
+namespace keel::detail {
+
+class Clock {
+ public:
+  explicit Clock(bool start_paused);
+
+  Instant now() const;
+  bool is_paused() const { return paused_.load(std::memory_order_acquire); }
+  void pause();
+  void resume();
+  // Moves a paused clock forward (no-op on a running clock).
+  void advance(Duration d);
+  // Moves a paused clock to `t` if `t` is later.
+  void advance_to(Instant t);
+
+  // The tick at or after `t`; the tick of the origin is 0.
+  std::uint64_t deadline_tick(Instant t) const;
+  // The tick `now()` is in (rounded down).
+  std::uint64_t now_tick() const;
+  Instant instant_of_tick(std::uint64_t tick) const;
+
+ private:
+  const Instant origin_;
+  // ORDERING (all members): paused_ is read with acquire on every now(); the paused instant
+  // itself is guarded by mu_.
+  Atomic<bool> paused_;
+  mutable Mutex mu_;
+  Instant paused_at_;
+};
+
+}  // namespace keel::detail
+
+#endif  // KEEL_RUNTIME_TIME_CLOCK_H_
