@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -87,15 +89,13 @@ std::size_t Driver::park(std::optional<Duration> timeout, bool idle) {
     std::optional<Instant> next = time_.next_deadline();
     if (next) {
       if (time_.clock().is_paused()) {
-        // A paused clock never reaches the deadline by itself: sleep without a timer bound
-        // unless the runtime is idle, in which case jump to it (after a poll for fd events).
+        // A paused clock never reaches the deadline by itself. When the runtime is idle and
+        // no fd event is pending, jump to the deadline; otherwise wait for events only.
         if (idle && woken == 0) {
-          int n = epoll_wait(epoll_fd_, events_.data(), kMaxEvents, 0);
-          if (n <= 0) {
-            time_.clock().advance_to(*next);
-            return time_.process();
-          }
-          timeout = Duration::zero();
+          std::size_t events = wait_and_dispatch(Duration::zero());
+          if (events > 0) return events;
+          time_.clock().advance_to(*next);
+          return time_.process();
         }
       } else {
         Duration until = next->duration_since(time_.clock().now());
@@ -103,15 +103,22 @@ std::size_t Driver::park(std::optional<Duration> timeout, bool idle) {
       }
     }
   }
+  woken += wait_and_dispatch(timeout);
+  if (options_.enable_time) woken += time_.process();
+  return woken;
+}
 
+std::size_t Driver::wait_and_dispatch(std::optional<Duration> timeout) {
   int n = epoll_wait(epoll_fd_, events_.data(), kMaxEvents, timeout_ms(timeout));
   if (n < 0 && errno != EINTR) {
     // epoll_wait on our own valid fd only fails on EINTR; anything else is a bug.
     std::fprintf(stderr, "keel: epoll_wait: %s\n", std::strerror(errno));
     std::abort();
   }
+  std::size_t woken = 0;
   for (int i = 0; i < n; ++i) {
-    auto* io = static_cast<ScheduledIo*>(events_[static_cast<std::size_t>(i)].data.ptr);
+    const epoll_event& ev = events_[static_cast<std::size_t>(i)];
+    auto* io = static_cast<ScheduledIo*>(ev.data.ptr);
     if (io == nullptr) {
       std::uint64_t value;
       while (read(event_fd_, &value, sizeof value) > 0) {
@@ -120,14 +127,13 @@ std::size_t Driver::park(std::optional<Duration> timeout, bool idle) {
       unpark_pending_.store(false, std::memory_order_release);
       continue;
     }
-    io->on_event(to_ready(events_[static_cast<std::size_t>(i)].events));
+    io->on_event(to_ready(ev.events));
     ++woken;
   }
   if (n > 0) {
     // ORDERING: relaxed; a metrics counter.
     io_events_.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
   }
-  if (options_.enable_time) woken += time_.process();
   return woken;
 }
 

@@ -77,6 +77,8 @@ class Driver {
  private:
   Driver(DriverOptions options, int epoll_fd, int event_fd);
   void release_pending();
+  // One epoll_wait and the dispatch of what it returned; returns the fd events delivered.
+  std::size_t wait_and_dispatch(std::optional<Duration> timeout);
 
   const DriverOptions options_;
   const int epoll_fd_;

@@ -16,7 +16,11 @@ Instant Clock::now() const {
 void Clock::pause() {
   LockGuard lock(mu_);
   if (paused_.load(std::memory_order_relaxed)) return;
-  paused_at_ = Instant::now_unpaused();
+  // Start on a tick boundary (rounding up, so time never goes back): a timer set for
+  // now + d then fires at exactly now + d when the clock auto-advances to it.
+  Instant now = Instant::now_unpaused();
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now - origin_).count();
+  paused_at_ = origin_ + std::chrono::milliseconds((ns + 999'999) / 1'000'000);
   // ORDERING: release, paired with now()'s acquire; paused_at_ is read under mu_ anyway.
   paused_.store(true, std::memory_order_release);
 }

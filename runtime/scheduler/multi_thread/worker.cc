@@ -242,6 +242,12 @@ void MultiThreadScheduler::park(Worker& w) {
     if (any_work_queued()) notify_parked();
   }
   w.counters.parks.add();
+  // The last worker to sleep under a paused clock lets the driver's owner re-check whether
+  // the runtime is idle (and so may auto-advance the clock).
+  if (idle_.num_unparked() == 0 && driver_->time_enabled() &&
+      driver_->time().clock().is_paused()) {
+    driver_->unpark();
+  }
   for (;;) {
     bool idle = idle_.num_unparked() == 0 && inject_.is_empty() && blocking_idle();
     w.in_driver = true;
