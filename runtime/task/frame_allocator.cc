@@ -38,10 +38,6 @@ struct ThreadCache {
   }
 };
 
-thread_local ThreadCache cache;
-
-std::size_t class_of(std::size_t size) { return (size + kGranule - 1) / kGranule - 1; }
-
 }  // namespace
 
 #if defined(KEEL_SANITIZER)
@@ -50,6 +46,11 @@ void* frame_allocate(std::size_t size) { return ::operator new(size); }
 void frame_deallocate(void* p, std::size_t) noexcept { ::operator delete(p); }
 
 #else
+
+namespace {
+thread_local ThreadCache cache;
+std::size_t class_of(std::size_t size) { return (size + kGranule - 1) / kGranule - 1; }
+}  // namespace
 
 void* frame_allocate(std::size_t size) {
   if (size == 0 || size > kMaxCachedSize) return ::operator new(size);

@@ -269,7 +269,8 @@ bool TaskHeader::register_join_waker(const Waker& waker) {
                                            std::memory_order_acquire));
   }
   join_waker_ = waker;
-  cur = state_.load(std::memory_order_relaxed);
+  // ORDERING: acquire; seeing COMPLETE here means the caller reads the output next.
+  cur = state_.load(std::memory_order_acquire);
   do {
     if (cur & kComplete) return false;
     // ORDERING: release publishes the waker to complete(), which reads it after its acquire.
