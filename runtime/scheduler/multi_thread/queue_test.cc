@@ -52,7 +52,10 @@ class Tasks {
 
 TEST(LocalQueue, PopsInFifoOrder) {
   Tasks tasks(10);
-  LocalQueue q;
+  // Queues live on the heap: their cache-line alignment is more than ASan's fake stack frames
+  // (detect_stack_use_after_return) guarantee.
+  auto qp = std::make_unique<LocalQueue>();
+  LocalQueue& q = *qp;
   Inject inject;
   for (std::size_t i = 0; i < tasks.size(); ++i) EXPECT_FALSE(q.push_back(tasks[i], inject));
   EXPECT_EQ(q.len(), 10u);
@@ -62,7 +65,10 @@ TEST(LocalQueue, PopsInFifoOrder) {
 
 TEST(LocalQueue, StealTakesHalf) {
   Tasks tasks(10);
-  LocalQueue victim, thief;
+  auto vp = std::make_unique<LocalQueue>();
+  auto tp = std::make_unique<LocalQueue>();
+  LocalQueue& victim = *vp;
+  LocalQueue& thief = *tp;
   Inject inject;
   for (std::size_t i = 0; i < tasks.size(); ++i) victim.push_back(tasks[i], inject);
   std::uint32_t stolen = 0;
@@ -76,7 +82,8 @@ TEST(LocalQueue, StealTakesHalf) {
 
 TEST(LocalQueue, OverflowMovesHalfToTheGlobalQueue) {
   Tasks tasks(LocalQueue::kCapacity + 1);
-  LocalQueue q;
+  auto qp = std::make_unique<LocalQueue>();
+  LocalQueue& q = *qp;
   Inject inject;
   for (std::size_t i = 0; i < LocalQueue::kCapacity; ++i) EXPECT_FALSE(q.push_back(tasks[i], inject));
   EXPECT_TRUE(q.push_back(tasks[LocalQueue::kCapacity], inject));
@@ -98,7 +105,8 @@ TEST(LocalQueueStress, EveryTaskTakenExactlyOnce) {
 #endif
   constexpr std::size_t kDistinct = 4096;  // headers reused round-robin; ids are counted
   Tasks tasks(kDistinct);
-  LocalQueue owner;
+  auto owner_ptr = std::make_unique<LocalQueue>();
+  LocalQueue& owner = *owner_ptr;
   Inject inject;
   std::vector<std::atomic<std::uint32_t>> taken(kTotal);
   // Each slot of the ring carries a task; we track which push it was by a side table written
@@ -116,7 +124,8 @@ TEST(LocalQueueStress, EveryTaskTakenExactlyOnce) {
   std::vector<std::thread> stealers;
   for (int s = 0; s < 3; ++s) {
     stealers.emplace_back([&] {
-      LocalQueue mine;
+      auto mine_ptr = std::make_unique<LocalQueue>();
+      LocalQueue& mine = *mine_ptr;
       while (!done.load(std::memory_order_acquire)) {
         std::uint32_t n = 0;
         if (TaskHeader* t = owner.steal_into(mine, &n)) {
