@@ -2,8 +2,9 @@
 //
 // Every concurrent component of the runtime uses these aliases instead of naming std::atomic
 // or std::mutex directly, so that a model checker or an instrumented build can swap them in
-// one place. The `KEEL_SHUFFLE` build (see run-queue code) uses `shuffle_point()` to perturb
-// orderings under stress tests.
+// one place. The shuffle build (`--config=shuffle`, which defines KEEL_SHUFFLE) makes
+// `shuffle_point()` return random answers where the schedulers choose an order (LIFO slot or
+// ring, local or global queue first), so tests that silently rely on one order fail there.
 //
 // Thread-safety: these are the primitives themselves.
 #ifndef KEEL_RUNTIME_DETAIL_CONCURRENCY_H_
@@ -11,6 +12,8 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -31,6 +34,20 @@ inline void spin_loop_hint() {
   std::this_thread::yield();
 #endif
 }
+
+#if defined(KEEL_SHUFFLE)
+// A coin flip from a per-thread xorshift generator.
+inline bool shuffle_point() {
+  thread_local std::uint32_t state =
+      static_cast<std::uint32_t>(std::hash<std::thread::id>{}(std::this_thread::get_id())) | 1u;
+  state ^= state << 13;
+  state ^= state >> 17;
+  state ^= state << 5;
+  return state & 1u;
+}
+#else
+constexpr bool shuffle_point() { return false; }
+#endif
 
 // Keeps a hot atomic on its own cache line so that unrelated writers do not share it.
 inline constexpr std::size_t kCacheLine = 64;

@@ -298,6 +298,9 @@ Task<void> helper_task(StuckScenario* s) {
   EXPECT_EQ(n, 1);
   EXPECT_TRUE((co_await writer).ok());
   s->helper_served_io.store(c == 'x');
+  // Keep the other worker stuck well past the slow-poll threshold (10 ms), whichever order
+  // the scheduler ran things in, so the detector has something to report.
+  co_await sleep(milliseconds(100));
   // Release the stuck worker.
   EXPECT_EQ(::write(s->pipe_fds[1], "k", 1), 1);
 }

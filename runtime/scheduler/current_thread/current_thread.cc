@@ -39,7 +39,7 @@ void CurrentThreadScheduler::schedule(TaskHeader* task, ScheduleKind) {
 
 TaskHeader* CurrentThreadScheduler::next_task() {
   ++tick_;
-  if (tick_ % config_.global_queue_interval == 0) {
+  if (tick_ % config_.global_queue_interval == 0 || shuffle_point()) {
     if (TaskHeader* t = inject_.pop()) return t;
     return local_.pop_front();
   }

@@ -94,7 +94,7 @@ void MultiThreadScheduler::schedule(TaskHeader* task, ScheduleKind kind) {
   Worker* w = current_worker();
   if (w != nullptr) {
     w->counters.local_schedules.add();
-    if (kind == ScheduleKind::kYield || w->in_driver) {
+    if (kind == ScheduleKind::kYield || w->in_driver || shuffle_point()) {
       push_local(*w, task);
       notify_parked();
       return;
@@ -155,7 +155,7 @@ void MultiThreadScheduler::run_worker(Worker& w) {
 }
 
 TaskHeader* MultiThreadScheduler::next_task(Worker& w) {
-  if (w.tick % config_.global_queue_interval == 0) {
+  if (w.tick % config_.global_queue_interval == 0 || shuffle_point()) {
     if (TaskHeader* t = inject_.pop()) return t;
   }
   // ORDERING: acq_rel; see schedule().
