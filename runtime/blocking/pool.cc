@@ -59,8 +59,11 @@ void BlockingPool::thread_main() {
     if (task != nullptr) {
       lock.unlock();
       task->run();
-      // ORDERING: release; see schedule().
-      in_flight_.fetch_sub(1, std::memory_order_release);
+      // ORDERING: release; see schedule(). The idle hook runs after the decrement, so whoever
+      // it wakes sees in_flight() == 0.
+      if (in_flight_.fetch_sub(1, std::memory_order_release) == 1 && options_.on_idle) {
+        options_.on_idle();
+      }
       lock.lock();
       continue;
     }

@@ -37,6 +37,9 @@ struct BlockingPoolOptions {
   // Runs on each pool thread before it takes work (sets the thread's runtime context); the
   // returned function undoes it.
   std::function<std::function<void()>()> enter_runtime;
+  // Runs on a pool thread when in_flight() drops to zero (the runtime may have gone idle
+  // meanwhile, and may now auto-advance a paused clock).
+  std::function<void()> on_idle;
 };
 
 class BlockingPool final : public Scheduler {

@@ -19,6 +19,7 @@ ReadinessAwaiter::ReadinessAwaiter(detail::ScheduledIo* io, Interest interest,
 
 ReadinessAwaiter::~ReadinessAwaiter() {
   if (added_) io_->remove_waiter(&waiter_);
+  if (holds_ref_) io_->drop_ref();
 }
 
 bool ReadinessAwaiter::await_ready() {
@@ -30,6 +31,12 @@ bool ReadinessAwaiter::await_ready() {
 }
 
 bool ReadinessAwaiter::await_suspend(std::coroutine_handle<> h) {
+  // Keep the ScheduledIo alive until this awaiter is destroyed: once suspended, we may be
+  // resumed (or destroyed) after the AsyncFd was dropped and the driver released its record.
+  if (!holds_ref_) {
+    io_->add_ref();
+    holds_ref_ = true;
+  }
   waiter_.waker = detail::current_waker(await_point.what);
   if (!detail::coop_has_budget()) {
     // Out of budget: yield even if ready; poll_ready() sees the readiness on the next poll.
@@ -66,7 +73,10 @@ ReadyGuard ReadinessAwaiter::await_resume() {
 absl::StatusOr<AsyncFd> AsyncFd::create(int fd) {
   detail::RuntimeCore& core = detail::require_core("keel::AsyncFd::create");
   absl::StatusOr<detail::ScheduledIo*> io = core.driver().register_fd(fd);
-  if (!io.ok()) return io.status();
+  if (!io.ok()) {
+    close(fd);  // ownership was ours: do not leak the fd on failure
+    return io.status();
+  }
   return AsyncFd(fd, *io, &core);
 }
 

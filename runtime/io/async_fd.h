@@ -14,7 +14,9 @@
 // Readiness is edge-triggered: after EAGAIN, call clear_ready() so the next await waits for a
 // new edge. clear_ready() never drops readiness that arrived after the guard was taken.
 // Dropping the AsyncFd deregisters the fd (waking its waiters with a shutdown guard) and
-// closes it; release() deregisters and hands the fd back instead.
+// closes it; release() deregisters and hands the fd back instead. A waiter in another task
+// may finish its await after the drop (a suspended awaiter keeps the driver's record alive),
+// but must not touch the AsyncFd once its guard says is_shutdown().
 //
 // Thread-safety: one reader task and one writer task may await the same AsyncFd at once
 // (any number, in fact); the object itself is not copied.
@@ -53,7 +55,11 @@ class ReadyGuard {
   std::uint32_t ready() const { return event_.ready; }
 
   // The syscall said EAGAIN: forget this readiness so the next await waits for a new edge.
-  void clear_ready() { io_->clear_readiness(event_); }
+  // A no-op on a shutdown guard: there is nothing left to wait for, and the AsyncFd (with its
+  // driver record) may already be gone.
+  void clear_ready() {
+    if (!event_.shutdown) io_->clear_readiness(event_);
+  }
 
  private:
   detail::ScheduledIo* io_;
@@ -76,12 +82,17 @@ class [[nodiscard]] ReadinessAwaiter final : public detail::Leaf {
   detail::ScheduledIo* io_;
   detail::IoWaiter waiter_;
   bool added_ = false;  // whether waiter_ may be linked (only the driver unlinks it otherwise)
+  // Whether we hold a reference on io_: taken when suspending, because another task may drop
+  // the AsyncFd meanwhile (waking us with a shutdown guard), and the driver then frees its
+  // record at its next turn, possibly before we run again.
+  bool holds_ref_ = false;
 };
 
 class AsyncFd {
  public:
   // Registers `fd` (which must be non-blocking) with the current runtime's driver and takes
-  // ownership of it. Fails when I/O is disabled or epoll refuses the fd.
+  // ownership of it (closing it when registration fails). Fails when I/O is disabled or
+  // epoll refuses the fd.
   static absl::StatusOr<AsyncFd> create(int fd);
 
   AsyncFd(AsyncFd&& other) noexcept;

@@ -34,6 +34,13 @@ RuntimeCore::RuntimeCore(RuntimeConfig config, std::unique_ptr<Driver> driver,
       drop_ref();
     };
   };
+  opts.on_idle = [this] {
+    // An idle runtime parked with blocking work in flight cannot auto-advance its paused clock
+    // (blocking_idle() was false), and nothing else would wake it: the last blocking task to
+    // finish makes the driver look again. Only under a paused clock, so that blocking work
+    // costs no extra syscall in production. (The pool thread holds a reference on us.)
+    if (driver_->time_enabled() && driver_->time().clock().is_paused()) driver_->unpark();
+  };
   blocking_ = new BlockingPool(std::move(opts));
   if (config_.slow_poll_threshold > Duration::zero()) {
     monitor_ = std::make_unique<SlowPollMonitor>(config_.slow_poll_threshold, config_.on_slow_poll,

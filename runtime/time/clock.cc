@@ -8,7 +8,11 @@ Clock::Clock(bool start_paused)
     : origin_(Instant::now_unpaused()), paused_(start_paused), paused_at_(origin_) {}
 
 Instant Clock::now() const {
-  if (!paused_.load(std::memory_order_acquire)) return Instant::now_unpaused();
+  if (!paused_.load(std::memory_order_acquire)) {
+    // ORDERING: relaxed; see offset_ns_ in the header.
+    return Instant::now_unpaused() +
+           std::chrono::nanoseconds(offset_ns_.load(std::memory_order_relaxed));
+  }
   LockGuard lock(mu_);
   return paused_at_;
 }
@@ -18,7 +22,9 @@ void Clock::pause() {
   if (paused_.load(std::memory_order_relaxed)) return;
   // Start on a tick boundary (rounding up, so time never goes back): a timer set for
   // now + d then fires at exactly now + d when the clock auto-advances to it.
-  Instant now = Instant::now_unpaused();
+  // ORDERING: relaxed; offset_ns_ only changes under mu_, which we hold.
+  Instant now = Instant::now_unpaused() +
+                std::chrono::nanoseconds(offset_ns_.load(std::memory_order_relaxed));
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now - origin_).count();
   paused_at_ = origin_ + std::chrono::milliseconds((ns + 999'999) / 1'000'000);
   // ORDERING: release, paired with now()'s acquire; paused_at_ is read under mu_ anyway.
@@ -27,7 +33,17 @@ void Clock::pause() {
 
 void Clock::resume() {
   LockGuard lock(mu_);
-  // ORDERING: release; see pause().
+  if (!paused_.load(std::memory_order_relaxed)) return;
+  // Continue from the paused instant, not from the real time: jumping back to the real time
+  // would make now() go backwards after an advance, and leave the timer wheel (already at the
+  // advanced tick) ahead of the clock, so a new short sleep would wait for the real time to
+  // catch up (an hour after advancing an hour).
+  // ORDERING: relaxed; published by the release store of paused_ below.
+  offset_ns_.store(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       paused_at_ - Instant::now_unpaused())
+                       .count(),
+                   std::memory_order_relaxed);
+  // ORDERING: release; see pause() and offset_ns_.
   paused_.store(false, std::memory_order_release);
 }
 

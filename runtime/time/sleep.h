@@ -88,11 +88,12 @@ Interval interval_at(Instant start, Duration period);
 namespace time {
 // Stops the current runtime's clock (timers must be enabled).
 void pause();
-// Restarts a paused clock from the real time.
+// Restarts a paused clock; it runs on from the paused instant (time never goes back).
 void resume();
 bool is_paused();
-// Moves the paused clock forward by `d`, fires every timer due by then, and lets the woken
-// tasks run before returning.
+// Moves the paused clock forward by `d`, fires every timer due by then, and yields once so
+// that the woken tasks get to run (on current_thread they run before advance() returns; on
+// multi_thread they are queued on the workers and may still be running).
 Task<void> advance(Duration d);
 }  // namespace time
 

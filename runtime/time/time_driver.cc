@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
+
 namespace keel::detail {
 
 TimeDriver::TimeDriver(bool start_paused) : clock_(start_paused), wheel_(0) {}
@@ -27,37 +29,27 @@ void TimeDriver::cancel(TimerHandle* handle) {
 
 std::size_t TimeDriver::process() {
   std::uint64_t now = clock_.now_tick();
-  constexpr int kBatch = 32;
-  Waker batch[kBatch];
-  std::size_t total = 0;
-  bool more = true;
-  while (more) {
-    int n = 0;
-    more = false;
-    {
-      LockGuard lock(mu_);
-      // Fire at most one batch per lock hold, then wake outside the lock. Entries beyond the
-      // batch stay due and are fired by the next round of this loop.
-      std::uint64_t target = now;
-      wheel_.advance(target, [&](TimerEntry* e) {
-        auto* h = reinterpret_cast<TimerHandle*>(e);
-        if (n == kBatch) {
-          // Put it back one tick ahead of elapsed; it is due, and the next round fires it.
-          more = true;
-          h->entry.deadline = wheel_.elapsed() + 1;
-          wheel_.insert(e);
-          return;
-        }
-        batch[n++] = std::move(h->waker);
-        // ORDERING: release; the awaiter's poll_ready() acquires it.
-        h->fired.store(true, std::memory_order_release);
-      });
-    }
-    for (int i = 0; i < n; ++i) std::move(batch[i]).wake();
-    total += static_cast<std::size_t>(n);
+  // Every due timer is fired in one pass under the lock (its waker taken, `fired` set), and
+  // the wakers are woken after the lock is released; the list stays on the stack for up to
+  // kInlineWakers timers. Due entries must not be put back into the wheel to bound a batch:
+  // the wheel only takes deadlines after elapsed(), so they would wait for the next tick (a
+  // paused clock's advance() then left them pending, and auto-advance woke them 1 ms late).
+  constexpr std::size_t kInlineWakers = 32;
+  absl::InlinedVector<Waker, kInlineWakers> wakers;
+  {
+    LockGuard lock(mu_);
+    wheel_.advance(now, [&](TimerEntry* e) {
+      auto* h = reinterpret_cast<TimerHandle*>(e);
+      wakers.push_back(std::move(h->waker));
+      // ORDERING: release; the awaiter's poll_ready() acquires it.
+      h->fired.store(true, std::memory_order_release);
+    });
   }
-  // ORDERING: relaxed; a metrics counter.
+  std::size_t total = wakers.size();
+  // ORDERING: relaxed; a metrics counter. Counted before waking: the wake's release orders it
+  // before the woken task's poll, so a task sees its own timer counted.
   fired_total_.fetch_add(total, std::memory_order_relaxed);
+  for (Waker& w : wakers) std::move(w).wake();
   return total;
 }
 

@@ -64,13 +64,17 @@ std::optional<Wheel::Expiration> Wheel::next_expiration_detail() const {
     std::uint64_t slot_range = std::uint64_t{1} << shift;
     std::uint64_t level_range = slot_range << kSlotBits;
     int now_slot = static_cast<int>((elapsed_ >> shift) & (kSlots - 1));
-    // The first occupied slot at or after the current one, wrapping around.
-    std::uint64_t rotated = std::rotr(occupied, now_slot);
-    int slot = (now_slot + std::countr_zero(rotated)) & (kSlots - 1);
+    // The first occupied slot after the current one, wrapping around, with the current slot
+    // itself last. Below the top level the current slot is never occupied (its entries would
+    // sit on a lower level). On the top level it holds entries a whole rotation ahead (the
+    // clamped far-future ones, and those whose deadline differs from elapsed above bit 36):
+    // scanning it first would take that far expiration and skip the earlier slots after it.
+    std::uint64_t rotated = std::rotr(occupied, now_slot + 1);
+    int slot = (now_slot + 1 + std::countr_zero(rotated)) & (kSlots - 1);
     std::uint64_t level_start = elapsed_ & ~(level_range - 1);
     std::uint64_t deadline = level_start + static_cast<std::uint64_t>(slot) * slot_range;
-    // A slot behind the current one belongs to the next rotation of this level (only possible
-    // for the clamped far-future entries of the top level).
+    // A slot at or behind the current one belongs to the next rotation of this level (only
+    // possible on the top level, see above).
     if (deadline <= elapsed_ && level > 0) deadline += level_range;
     if (deadline < elapsed_) deadline += level_range;
     return Expiration{level, slot, deadline};
