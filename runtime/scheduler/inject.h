@@ -4,6 +4,11 @@
 // A mutex-guarded intrusive FIFO with an atomic length so that workers check for work without
 // taking the lock. Closing it (runtime shutdown) makes later pushes fail.
 //
+// Woken tasks may jump the queue (push_front): a task woken by its event is waiting on
+// latency, while the global queue's tail is where floods of never-polled spawns land (a ring
+// overflowing while one task spawns a million). Behind such a flood a timer wake-up would
+// wait for the whole backlog.
+//
 // Thread-safety: all methods are safe from any thread.
 #ifndef KEEL_RUNTIME_SCHEDULER_INJECT_H_
 #define KEEL_RUNTIME_SCHEDULER_INJECT_H_
@@ -24,6 +29,15 @@ class Inject {
     list_.push_back(t);
     // ORDERING: release; pairs with is_empty()'s acquire so a worker that sees the length
     // also finds the task under the lock.
+    len_.store(list_.size(), std::memory_order_release);
+    return true;
+  }
+  // Pushes a woken task at the head; false when closed.
+  bool push_front(TaskHeader* t) {
+    LockGuard lock(mu_);
+    if (closed_) return false;
+    list_.push_front(t);
+    // ORDERING: release; see push().
     len_.store(list_.size(), std::memory_order_release);
     return true;
   }

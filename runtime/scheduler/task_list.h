@@ -39,6 +39,12 @@ class TaskList {
     tail_ = last;
     size_ += n;
   }
+  void push_front(TaskHeader* t) {
+    t->queue_next = head_;
+    head_ = t;
+    if (tail_ == nullptr) tail_ = t;
+    ++size_;
+  }
   TaskHeader* pop_front() {
     TaskHeader* t = head_;
     if (t == nullptr) return nullptr;

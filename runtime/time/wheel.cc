@@ -49,10 +49,6 @@ TimerEntry* Wheel::take_slot(int level, int slot) {
   TimerEntry* list = slots_[level][slot];
   slots_[level][slot] = nullptr;
   occupied_[level] &= ~(std::uint64_t{1} << slot);
-  for (TimerEntry* e = list; e != nullptr; e = e->next) {
-    e->in_wheel = false;
-    --size_;
-  }
   return list;
 }
 

@@ -59,10 +59,14 @@ class Wheel {
       if (!exp || exp->deadline > now) break;
       elapsed_ = exp->deadline;
       TimerEntry* list = take_slot(exp->level, exp->slot);
+      // One pass over the detached slot: each entry is touched once (they are scattered
+      // across task frames, so every touch is a likely cache miss).
       while (list != nullptr) {
         TimerEntry* e = list;
         list = e->next;
         e->prev = e->next = nullptr;
+        e->in_wheel = false;
+        --size_;
         if (e->deadline <= elapsed_) {
           fire(e);
         } else {
@@ -80,6 +84,7 @@ class Wheel {
     std::uint64_t deadline;
   };
   std::optional<Expiration> next_expiration_detail() const;
+  // Detaches a slot's list; the caller marks each entry out of the wheel as it visits it.
   TimerEntry* take_slot(int level, int slot);
   static int level_for(std::uint64_t elapsed, std::uint64_t deadline);
 

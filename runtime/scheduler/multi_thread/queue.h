@@ -77,6 +77,19 @@ class LocalQueue {
     }
   }
 
+  // Owner: pushes at the back if there is room; false (nothing done) when the ring is full.
+  bool try_push_back(TaskHeader* task) {
+    // ORDERING: acquire; as in push_back.
+    auto [steal, real] = unpack(head_.load(std::memory_order_acquire));
+    (void)real;
+    std::uint32_t tail = tail_.load(std::memory_order_relaxed);
+    if (tail - steal >= kCapacity) return false;
+    buffer_[tail & kMask].store(task, std::memory_order_relaxed);
+    // ORDERING: release publishes the slot to stealers.
+    tail_.store(tail + 1, std::memory_order_release);
+    return true;
+  }
+
   // Owner: pops the oldest task.
   TaskHeader* pop() {
     // ORDERING: acquire; pairs with stealers' release of head_.

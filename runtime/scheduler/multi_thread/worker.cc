@@ -94,7 +94,17 @@ void MultiThreadScheduler::schedule(TaskHeader* task, ScheduleKind kind) {
   Worker* w = current_worker();
   if (w != nullptr) {
     w->counters.local_schedules.add();
-    if (kind == ScheduleKind::kYield || w->in_driver || shuffle_point()) {
+    if (w->in_driver) {
+      // Woken by the driver (I/O, timers): to the ring, or the head of the global queue when
+      // the ring is full, never behind a backlog of spawns.
+      if (!w->queue.try_push_back(task)) {
+        w->counters.overflows.add();
+        if (!inject_.push_front(task)) task->drop_ref();
+      }
+      notify_parked();
+      return;
+    }
+    if (kind == ScheduleKind::kYield || shuffle_point()) {
       push_local(*w, task);
       notify_parked();
       return;
@@ -108,7 +118,8 @@ void MultiThreadScheduler::schedule(TaskHeader* task, ScheduleKind kind) {
     }
     return;
   }
-  if (!inject_.push(task)) {
+  // From outside the workers: a woken task goes ahead of queued spawns (see inject.h).
+  if (!(kind == ScheduleKind::kWake ? inject_.push_front(task) : inject_.push(task))) {
     task->drop_ref();  // shut down: the owned list already cancelled it
     return;
   }
