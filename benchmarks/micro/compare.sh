@@ -6,13 +6,14 @@
 #
 #   FILTER      regex selecting benchmarks by name, searched anywhere in it; passed to both
 #               sides (Keel's --benchmark_filter, tokio_micro's --filter). Google Benchmark
-#               matches its full names (spawn_join/iterations:1/real_time), so end a name with
+#               matches its full names (spawn_join/iterations:1/manual_time), so end a name with
 #               '(/|$)', not '$': 'spawn_join(/|$)' selects spawn_join alone on both sides
 #   --rounds N  rounds to run (default 3); each round runs Keel, then Tokio, so slow drift of
 #               the machine (heat, other load) hits both sides alike
 #   --no-build  use the binaries already built
 #
-# Environment: KEEL_MICRO_BIN and TOKIO_MICRO_BIN override the two binaries' paths.
+# Environment: KEEL_MICRO_BIN and TOKIO_MICRO_BIN override the two binaries' paths (by default
+# the -c opt output of Bazel and cargo's release output).
 #
 # Builds both sides, runs the rounds, then prints on stdout a table of the median ns/op of each
 # side per benchmark, with the ratio Keel/Tokio (below 1: Keel is faster), a row for each
@@ -22,11 +23,13 @@ set -euo pipefail
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_root=$(cd "$script_dir/../.." && pwd)
 peer_dir=$repo_root/benchmarks/peers/tokio_micro
-keel_bin=${KEEL_MICRO_BIN:-$repo_root/bazel-bin/benchmarks/micro/micro}
+# Keel's binary is found after the build (see below), not through the bazel-bin symlink.
+keel_bin=${KEEL_MICRO_BIN:-}
 tokio_bin=${TOKIO_MICRO_BIN:-$peer_dir/target/release/tokio_micro}
 
 log() { echo "compare.sh: $*" >&2; }
-usage() { sed -n '2,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+# The header comment above, up to the first line that is not a comment.
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; }
 die() {
   log "$*"
   usage >&2
@@ -63,9 +66,23 @@ if ((build)); then
   log "building Tokio: cargo build --release --offline"
   (cd "$peer_dir" && cargo build --release --offline) >&2
 fi
+if [[ -z $keel_bin ]]; then
+  # The -c opt output folder, asked of Bazel: the bazel-bin symlink follows the last build of
+  # any configuration, so after someone's fastbuild it points at a debug binary or none.
+  keel_bin=$(cd "$repo_root" && ./bazelw info -c opt bazel-bin 2>/dev/null)/benchmarks/micro/micro
+fi
 for bin in "$keel_bin" "$tokio_bin"; do
   [[ -x $bin ]] || { log "missing binary: $bin (build it, or drop --no-build)"; exit 1; }
 done
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# Run private copies, so that a rebuild during the rounds (the Bazel server and the tree may be
+# shared) cannot swap a binary between rounds.
+cp "$keel_bin" "$work/keel_micro"
+cp "$tokio_bin" "$work/tokio_micro"
+keel_bin=$work/keel_micro
+tokio_bin=$work/tokio_micro
 
 keel_args=(--benchmark_format=json --benchmark_out_format=json)
 tokio_args=()
@@ -74,8 +91,6 @@ if ((have_filter)); then
   tokio_args+=(--filter "$filter")
 fi
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 # One line per measured run: side, round, benchmark, ns_per_op, lateness_us ('-' if none).
 results=$work/results.tsv
 : >"$results"
@@ -93,7 +108,7 @@ for bench in report.get("benchmarks", []):
     # Aggregates (mean, median, stddev of --benchmark_repetitions) repeat the runs; keep runs.
     if bench.get("run_type", "iteration") != "iteration":
         continue
-    # "timers/iterations:1/real_time" -> "timers"
+    # "timers/iterations:1/manual_time" -> "timers"
     name = bench["name"].split("/", 1)[0]
     if bench.get("error_occurred"):
         sys.exit(f"Keel benchmark {name} failed: {bench.get('error_message', '')}")

@@ -120,9 +120,10 @@ std::size_t Driver::wait_and_dispatch(std::optional<Duration> timeout) {
     const epoll_event& ev = events_[static_cast<std::size_t>(i)];
     auto* io = static_cast<ScheduledIo*>(ev.data.ptr);
     if (io == nullptr) {
+      // One read empties an eventfd counter.
       std::uint64_t value;
-      while (read(event_fd_, &value, sizeof value) > 0) {
-      }
+      ssize_t r = read(event_fd_, &value, sizeof value);
+      (void)r;
       // ORDERING: release; a later unpark() must write again (its exchange sees false).
       unpark_pending_.store(false, std::memory_order_release);
       continue;

@@ -35,7 +35,7 @@ void PollActivity::report(const TaskHeader& task, const AwaitPoint& resumed_from
   SlowPollReport r;
   r.worker = worker_;
   r.task_id = task.id();
-  r.task_name = task.name();
+  r.task_name = std::string(task.name());
   r.spawned_at = task.spawned_at();
   r.resumed_from_what = resumed_from.what;
   r.resumed_from = resumed_from.where;

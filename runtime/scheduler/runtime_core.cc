@@ -108,7 +108,10 @@ std::string RuntimeCore::dump() const {
                         : (s & task_state::kNotified) ? "scheduled"
                                                       : "idle";
     absl::StrAppend(&tasks, "task ", t.id());
-    if (!t.name().empty()) absl::StrAppend(&tasks, " '", t.name(), "'");
+    std::string_view name = t.name();
+    if (!name.empty()) {
+      absl::StrAppend(&tasks, " '", absl::string_view(name.data(), name.size()), "'");
+    }
     absl::StrAppend(&tasks, " [", state, "] spawned at ", t.spawned_at().file_name(), ":",
                     t.spawned_at().line());
     AwaitPoint w = t.waiting_on();

@@ -72,9 +72,10 @@ class Cell final : public TaskHeader {
     self->task_ = Task<T>();
     current_poll = saved;
     self->resume_ = ResumePoint{};
-    self->output_.emplace(absl::CancelledError(
-        absl::StrCat("task ", self->id(), self->name().empty() ? "" : " '", self->name(),
-                     self->name().empty() ? "" : "'", " was cancelled")));
+    std::string_view name = self->name();
+    self->output_.emplace(absl::CancelledError(absl::StrCat(
+        "task ", self->id(), name.empty() ? "" : " '", absl::string_view(name.data(), name.size()),
+        name.empty() ? "" : "'", " was cancelled")));
   }
 
   static void drop_output(TaskHeader* header) {

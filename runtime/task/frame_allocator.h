@@ -3,8 +3,8 @@
 // Every spawned task costs a cell and at least one coroutine frame. On this class of machine a
 // first-touch page fault costs ~6 µs and malloc's bookkeeping is a large share of a spawn, so
 // small blocks (16-byte size classes up to 1 KiB) come from per-thread free lists refilled
-// from a central list in batches, and fresh blocks are carved from 2 MiB chunks that ask for
-// transparent huge pages. Larger blocks go to operator new.
+// from a central list in batches, and fresh blocks are carved from 2 MiB chunks faulted in
+// with one syscall. Larger blocks go to operator new.
 //
 // Trade-off: memory given to the small-block lists is reused but never returned to the OS,
 // so a process keeps its peak of live tasks' frames (as tcmalloc-style allocators do).

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "runtime/metrics/slow_poll.h"
 #include "runtime/scheduler/scheduler.h"
@@ -57,12 +58,19 @@ TaskHeader::TaskHeader(const TaskVTable* vtable, detail::Scheduler* scheduler,
     : vtable_(vtable),
       scheduler_(scheduler),
       id_(detail::next_task_id()),
-      name_(options.name),
       spawned_at_(spawned_at) {
+  if (!options.name.empty()) {
+    name_ = new char[options.name.size() + 1];
+    std::memcpy(name_, options.name.data(), options.name.size());
+    name_[options.name.size()] = '\0';
+  }
   scheduler_->add_ref();
 }
 
-TaskHeader::~TaskHeader() { scheduler_->drop_ref(); }
+TaskHeader::~TaskHeader() {
+  delete[] name_;
+  scheduler_->drop_ref();
+}
 
 void TaskHeader::set_waiting_on(const detail::AwaitPoint& point) {
   // ORDERING: relaxed; dumps read these as hints, and a torn pair (what of one await, where of

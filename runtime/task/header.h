@@ -74,7 +74,7 @@ class TaskHeader : public Wakeable {
   void drop_join_handle();
 
   std::uint64_t id() const { return id_; }
-  const std::string& name() const { return name_; }
+  std::string_view name() const { return name_ ? std::string_view(name_) : std::string_view(); }
   std::source_location spawned_at() const { return spawned_at_; }
   detail::Scheduler* scheduler() const { return scheduler_; }
   std::uint64_t state_for_dump() const { return state_.load(std::memory_order_relaxed); }
@@ -102,7 +102,8 @@ class TaskHeader : public Wakeable {
   detail::Scheduler* scheduler_;
   Waker join_waker_{};
   std::uint64_t id_;
-  std::string name_;
+  // Owned copy of the spawn name, or null (a std::string would add 24 bytes to every task).
+  char* name_ = nullptr;
   std::source_location spawned_at_;
   // Written by the polling thread as the task suspends; read by dumps from any thread.
   detail::Atomic<const char*> waiting_what_{nullptr};

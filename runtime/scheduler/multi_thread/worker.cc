@@ -218,9 +218,11 @@ void MultiThreadScheduler::run_task(Worker& w, TaskHeader* task) {
     TaskHeader* next = w.lifo.exchange(nullptr, std::memory_order_acq_rel);
     if (next == nullptr) return;
     if (polls >= kMaxLifoPolls || !coop_has_budget()) {
-      // Enough ping-pong: let the ring (and other workers) have a turn.
+      // Enough ping-pong: the ring gets a turn. No notify: this worker runs the task next
+      // unless it finds older work first, and waking a sleeper for it only bounces a chain of
+      // tasks between cores. (If this worker then blocks, the task is stealable and the
+      // slow-poll monitor wakes a sleeper.)
       push_local(w, next);
-      notify_parked();
       return;
     }
     w.counters.polls.add();
