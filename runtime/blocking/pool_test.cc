@@ -36,16 +36,7 @@ Counter make_counter() { return std::make_shared<std::atomic<int>>(0); }
 // Only a give-up bound for a broken pool; a correct one is far quicker.
 constexpr auto kGiveUp = std::chrono::seconds(60);
 
-// Async side: yields until pred() holds.
-template <class Pred>
-Task<bool> eventually(Pred pred) {
-  auto give_up = std::chrono::steady_clock::now() + kGiveUp;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > give_up) co_return false;
-    co_await yield_now();
-  }
-  co_return true;
-}
+using testing::eventually;
 
 // Blocking side (a pool thread, or the test's main thread): spins until pred() holds.
 template <class Pred>

@@ -26,17 +26,8 @@
 namespace keel {
 namespace {
 
-constexpr int kMaxYields = 200'000;
-
-template <class Pred>
-Task<bool> eventually(Pred pred) {
-  for (int i = 0; i < kMaxYields && !pred(); ++i) co_await yield_now();
-  co_return pred();
-}
-
-Task<void> settle() {
-  for (int i = 0; i < 200; ++i) co_await yield_now();
-}
+using testing::eventually;
+using testing::settle;
 
 // Waits until the task behind `h` is parked on `what` (as the runtime's task dump shows it):
 // its awaiter is then linked, so that whatever the test does next happens to a waiting task.

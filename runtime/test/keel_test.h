@@ -19,6 +19,7 @@
 
 #include "gtest/gtest.h"
 #include "runtime/runtime.h"
+#include "runtime/task/yield.h"
 
 namespace keel::testing {
 
@@ -65,6 +66,26 @@ void run_on_every_flavor(Task<void> (*body)());
   } while (0)
 
 namespace keel::testing {
+
+// Yields until pred() holds and returns true; false if it still does not hold after
+// `give_up` of real time (a bound for a broken runtime only: a correct one is far quicker).
+// Tests wait this way, never by sleeping, so they stay deterministic on the paused clock.
+// `pred` may refer to the caller's frame: await the result at once.
+template <class Pred>
+Task<bool> eventually(Pred pred, Duration give_up = std::chrono::seconds(60)) {
+  auto until = std::chrono::steady_clock::now() + give_up;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > until) co_return false;
+    co_await yield_now();
+  }
+  co_return true;
+}
+
+// Yields `yields` times, so that whatever was going to happen (wrongly) gets the chance.
+inline Task<void> settle(int yields = 200) {
+  for (int i = 0; i < yields; ++i) co_await yield_now();
+}
+
 inline std::string status_of(const absl::Status& s) { return s.ToString(); }
 template <class T>
 std::string status_of(const absl::StatusOr<T>& s) {

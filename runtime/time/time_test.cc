@@ -28,21 +28,8 @@ using std::chrono::seconds;
 using Counter = std::shared_ptr<std::atomic<int>>;
 Counter make_counter() { return std::make_shared<std::atomic<int>>(0); }
 
-// Enough yields for any number of runnable tasks in these tests to run, on any flavour.
-constexpr int kMaxYields = 200'000;
-
-// Yields until pred() holds (or the bound is reached); returns pred(). `pred` may refer to the
-// caller's frame: the caller awaits this at once.
-template <class Pred>
-Task<bool> eventually(Pred pred) {
-  for (int i = 0; i < kMaxYields && !pred(); ++i) co_await yield_now();
-  co_return pred();
-}
-
-// A few more yields, so that anything that was going to happen (wrongly) gets the chance.
-Task<void> settle() {
-  for (int i = 0; i < 200; ++i) co_await yield_now();
-}
+using testing::eventually;
+using testing::settle;
 
 std::uint64_t timers_active() { return Handle::current().metrics().timers_active; }
 
