@@ -56,7 +56,11 @@ class BlockingPool final : public Scheduler {
   std::size_t idle_threads() const;
   std::size_t queue_depth() const;
   // Tasks queued or running: the paused clock does not auto-advance while any are.
-  std::size_t in_flight() const { return in_flight_.load(std::memory_order_acquire); }
+  std::size_t in_flight() const {
+    // ORDERING: acquire pairs with the release of schedule() and of a finished task, so a
+    // zero seen here follows the task's effects.
+    return in_flight_.load(std::memory_order_acquire);
+  }
 
  private:
   ~BlockingPool() override = default;

@@ -71,7 +71,10 @@ class Driver {
   // Marks every registration shut down (their waiters see errors) at runtime shutdown.
   void shutdown();
 
-  std::uint64_t io_events_total() const { return io_events_.load(std::memory_order_relaxed); }
+  std::uint64_t io_events_total() const {
+    // ORDERING: relaxed; a metrics counter.
+    return io_events_.load(std::memory_order_relaxed);
+  }
   std::size_t registered_fds() const;
 
  private:

@@ -32,7 +32,10 @@ class OwnedTasks {
   bool remove(TaskHeader* task);
   // Refuses further binds, then unlinks every task and calls TaskHeader::shutdown() on it.
   void close_and_shutdown_all();
-  bool is_closed() const { return closed_.load(std::memory_order_acquire); }
+  bool is_closed() const {
+    // ORDERING: acquire pairs with close_and_shutdown_all()'s release.
+    return closed_.load(std::memory_order_acquire);
+  }
   std::size_t size() const;
   // Calls fn on each live task while its shard is locked (the task stays alive meanwhile).
   void for_each(const std::function<void(const TaskHeader&)>& fn) const;

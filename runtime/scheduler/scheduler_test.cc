@@ -73,6 +73,7 @@ class Event {
 };
 
 Task<void> mark(std::vector<std::atomic<std::uint8_t>>* seen, int i) {
+  // ORDERING: relaxed; the joins that follow order every count before the final check.
   (*seen)[static_cast<std::size_t>(i)].fetch_add(1, std::memory_order_relaxed);
   co_return;
 }

@@ -77,7 +77,10 @@ class TaskHeader : public Wakeable {
   std::string_view name() const { return name_ ? std::string_view(name_) : std::string_view(); }
   std::source_location spawned_at() const { return spawned_at_; }
   detail::Scheduler* scheduler() const { return scheduler_; }
-  std::uint64_t state_for_dump() const { return state_.load(std::memory_order_relaxed); }
+  std::uint64_t state_for_dump() const {
+    // ORDERING: relaxed; a dump shows a snapshot and orders nothing after it.
+    return state_.load(std::memory_order_relaxed);
+  }
   detail::AwaitPoint waiting_on() const;
   void set_waiting_on(const detail::AwaitPoint& point);
 

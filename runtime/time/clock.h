@@ -24,7 +24,10 @@ class Clock {
   explicit Clock(bool start_paused);
 
   Instant now() const;
-  bool is_paused() const { return paused_.load(std::memory_order_acquire); }
+  bool is_paused() const {
+    // ORDERING: acquire pairs with pause()/resume()'s release.
+    return paused_.load(std::memory_order_acquire);
+  }
   void pause();
   // Runs again from the instant it was paused at (plus any advance): time never goes back, so
   // the timer wheel, which reached that instant, is never ahead of the clock.

@@ -115,6 +115,9 @@ TEST(LocalQueueStress, EveryTaskTakenExactlyOnce) {
   std::atomic<bool> done{false};
   std::atomic<std::size_t> taken_count{0};
 
+  // ORDERING: seq_of is published with release before the push and read with acquire after
+  // the take (the ring's own release/acquire orders it too); counts are relaxed, read after
+  // the stealers are joined.
   auto take = [&](TaskHeader* t) {
     std::size_t seq = seq_of[tasks.index(t)].load(std::memory_order_acquire);
     taken[seq].fetch_add(1, std::memory_order_relaxed);
