@@ -36,9 +36,18 @@ using testing::settle;
 // did before it suspended (such as reading the AsyncFd) before what the caller does next.
 template <class T>
 Task<bool> parked_on(const JoinHandle<T>& h, const char* what) {
+  // This task's own entry in the dump (entries start with "task <id> "), not any task's.
+  std::string entry = "\ntask " + std::to_string(h.id()) + " ";
   std::string needle = std::string("waiting on ") + what;
-  co_return co_await eventually(
-      [&] { return absl::StrContains(Handle::current().dump(), needle) && !h.is_finished(); });
+  co_return co_await eventually([&] {
+    std::string dump = Handle::current().dump();
+    std::size_t at = dump.find(entry);
+    if (at == std::string::npos) return false;
+    std::size_t end = dump.find("\ntask ", at + 1);
+    return dump.substr(at, end == std::string::npos ? std::string::npos : end - at)
+                   .find(needle) != std::string::npos &&
+           !h.is_finished();
+  });
 }
 
 // An owned plain fd (the peer end a test writes to directly).

@@ -102,8 +102,10 @@ std::string RuntimeCore::dump() const {
   std::string tasks;
   std::size_t n = 0;
   owned_.for_each([&](const TaskHeader& t) {
-    ++n;
     std::uint64_t s = t.state_for_dump();
+    // A task that just completed stays linked until its worker unlinks it: not live.
+    if (s & task_state::kComplete) return;
+    ++n;
     const char* state = (s & task_state::kRunning)    ? "running"
                         : (s & task_state::kNotified) ? "scheduled"
                                                       : "idle";
