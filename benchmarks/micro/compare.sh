@@ -63,6 +63,22 @@ done
 if ((build)); then
   log "building Keel: ./bazelw build -c opt //benchmarks/micro:micro"
   (cd "$repo_root" && ./bazelw build -c opt //benchmarks/micro:micro) >&2
+  # The Tokio peer builds from Debian's crates; install them (and a Rust toolchain, when the
+  # machine has none) the way ./bazelw installs Keel's dependencies.
+  peer_pkgs=(librust-tokio-dev librust-rand-dev librust-regex-dev)
+  command -v cargo >/dev/null || peer_pkgs+=(cargo)
+  missing=()
+  for pkg in "${peer_pkgs[@]}"; do
+    [[ $(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null) == "install ok installed" ]] ||
+      missing+=("$pkg")
+  done
+  if ((${#missing[@]})); then
+    sudo=()
+    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+    log "installing with apt-get: ${missing[*]}"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+  fi
   log "building Tokio: cargo build --release --offline"
   (cd "$peer_dir" && cargo build --release --offline) >&2
 fi
