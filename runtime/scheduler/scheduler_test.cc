@@ -366,6 +366,25 @@ KEEL_TEST(Observability, DumpListsTasksAndWhereTheyWait) {
   (void)co_await h;
 }
 
+Task<void> join_sleeper() {
+  JoinHandle<void> inner = spawn(named_sleeper());
+  (void)co_await inner;
+}
+
+KEEL_TEST(Observability, DumpNamesTheTaskAJoinWaitsFor) {
+  JoinHandle<void> h = spawn(join_sleeper(), SpawnOptions{"joiner"});
+  while (!absl::StrContains(Handle::current().dump(), "waiting on JoinHandle")) {
+    co_await yield_now();
+  }
+  std::string dump = Handle::current().dump();
+  // The joiner waits on the task spawned in join_sleeper(), and the dump says where that is.
+  EXPECT_TRUE(absl::StrContains(dump, "waiting on JoinHandle of the task spawned at "
+                                      "runtime/scheduler/scheduler_test.cc"))
+      << dump;
+  h.abort();
+  (void)co_await h;
+}
+
 KEEL_TEST(Observability, MetricsCountAndRenderAsPrometheus) {
   std::vector<JoinHandle<void>> hs;
   for (int i = 0; i < 50; ++i) hs.push_back(spawn(named_sleeper()));

@@ -52,8 +52,12 @@ class [[nodiscard]] JoinHandle {
 
   class Awaiter final : public detail::Leaf {
    public:
-    Awaiter(JoinHandle& handle, std::source_location where) : handle_(handle) {
-      await_point = {"JoinHandle", where};
+    explicit Awaiter(JoinHandle& handle) : handle_(handle) {
+      // operator co_await cannot see the caller's line, so dumps and slow-poll reports name
+      // the awaited task by where it was spawned instead.
+      if (handle.cell_ != nullptr) {
+        await_point = {"JoinHandle of the task spawned", handle.cell_->spawned_at()};
+      }
     }
     Awaiter(const Awaiter&) = delete;
     ~Awaiter() = default;
@@ -92,8 +96,8 @@ class [[nodiscard]] JoinHandle {
     JoinHandle& handle_;
   };
 
-  Awaiter operator co_await() & { return Awaiter(*this, std::source_location::current()); }
-  Awaiter operator co_await() && { return Awaiter(*this, std::source_location::current()); }
+  Awaiter operator co_await() & { return Awaiter(*this); }
+  Awaiter operator co_await() && { return Awaiter(*this); }
 
   // For the runtime: the task behind the handle.
   TaskHeader* header() const { return cell_; }
