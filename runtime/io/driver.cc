@@ -71,11 +71,7 @@ Driver::~Driver() {
   release_pending();
   // Registrations still listed belong to AsyncFds that outlived the runtime's tasks (they
   // hold the runtime alive, so this only happens to leaked ones): drop the list's references.
-  for (ScheduledIo* io = registrations_; io != nullptr;) {
-    ScheduledIo* next = io->reg_next;
-    io->drop_ref();
-    io = next;
-  }
+  while (ScheduledIo* io = registrations_.pop_front()) io->drop_ref();
   close(event_fd_);
   close(epoll_fd_);
 }
@@ -160,9 +156,7 @@ absl::StatusOr<ScheduledIo*> Driver::register_fd(int fd) {
       delete io;
       return absl::CancelledError("register fd: the runtime is shutting down");
     }
-    io->reg_next = registrations_;
-    if (registrations_) registrations_->reg_prev = io;
-    registrations_ = io;
+    registrations_.push_front(io);
     ++registered_;
   }
   epoll_event e{};
@@ -172,12 +166,7 @@ absl::StatusOr<ScheduledIo*> Driver::register_fd(int fd) {
     int err = errno;
     {
       LockGuard lock(reg_mu_);
-      if (io->reg_prev) {
-        io->reg_prev->reg_next = io->reg_next;
-      } else {
-        registrations_ = io->reg_next;
-      }
-      if (io->reg_next) io->reg_next->reg_prev = io->reg_prev;
+      registrations_.remove(io);
       --registered_;
     }
     delete io;
@@ -192,14 +181,9 @@ void Driver::deregister(ScheduledIo* io) {
   io->shutdown();
   {
     LockGuard lock(reg_mu_);
-    if (io->reg_prev || registrations_ == io) {
-      if (io->reg_prev) {
-        io->reg_prev->reg_next = io->reg_next;
-      } else {
-        registrations_ = io->reg_next;
-      }
-      if (io->reg_next) io->reg_next->reg_prev = io->reg_prev;
-      io->reg_prev = io->reg_next = nullptr;
+    // Still listed unless shutdown() or a previous deregister took it off.
+    if (io->reg_prev != nullptr || registrations_.front() == io) {
+      registrations_.remove(io);
       --registered_;
       // An epoll_wait in progress may still return an event naming `io`: release the list's
       // reference only at the start of the next turn.
@@ -223,7 +207,7 @@ void Driver::shutdown() {
   {
     LockGuard lock(reg_mu_);
     shut_down_ = true;
-    for (ScheduledIo* io = registrations_; io != nullptr; io = io->reg_next) {
+    for (ScheduledIo* io = registrations_.front(); io != nullptr; io = registrations_.next(io)) {
       io->add_ref();
       all.push_back(io);
     }

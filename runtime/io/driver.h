@@ -23,6 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "runtime/detail/concurrency.h"
+#include "runtime/detail/intrusive_list.h"
 #include "runtime/io/interest.h"
 #include "runtime/io/scheduled_io.h"
 #include "runtime/time/instant.h"
@@ -93,7 +94,7 @@ class Driver {
   std::vector<epoll_event> events_;
 
   mutable Mutex reg_mu_;
-  ScheduledIo* registrations_ = nullptr;
+  IntrusiveList<ScheduledIo, &ScheduledIo::reg_prev, &ScheduledIo::reg_next> registrations_;
   std::size_t registered_ = 0;
   std::vector<ScheduledIo*> pending_release_;
   bool shut_down_ = false;

@@ -48,10 +48,7 @@ bool ScheduledIo::add_waiter(IoWaiter* waiter) {
   LockGuard lock(mu_);
   ReadyEvent ev = readiness(waiter->interest);
   if (ev.ready != 0 || ev.shutdown) return false;
-  waiter->prev = nullptr;
-  waiter->next = waiters_;
-  if (waiters_) waiters_->prev = waiter;
-  waiters_ = waiter;
+  waiters_.push_front(waiter);
   waiter->linked = true;
   return true;
 }
@@ -59,13 +56,7 @@ bool ScheduledIo::add_waiter(IoWaiter* waiter) {
 void ScheduledIo::remove_waiter(IoWaiter* waiter) {
   LockGuard lock(mu_);
   if (!waiter->linked) return;
-  if (waiter->prev) {
-    waiter->prev->next = waiter->next;
-  } else {
-    waiters_ = waiter->next;
-  }
-  if (waiter->next) waiter->next->prev = waiter->prev;
-  waiter->prev = waiter->next = nullptr;
+  waiters_.remove(waiter);
   waiter->linked = false;
 }
 
@@ -80,7 +71,7 @@ void ScheduledIo::wake(std::uint32_t ready) {
     more = false;
     {
       LockGuard lock(mu_);
-      IoWaiter* w = waiters_;
+      IoWaiter* w = waiters_.front();
       while (w != nullptr) {
         IoWaiter* next = w->next;
         if (ready & ready_mask(w->interest)) {
@@ -88,13 +79,7 @@ void ScheduledIo::wake(std::uint32_t ready) {
             more = true;
             break;
           }
-          if (w->prev) {
-            w->prev->next = w->next;
-          } else {
-            waiters_ = w->next;
-          }
-          if (w->next) w->next->prev = w->prev;
-          w->prev = w->next = nullptr;
+          waiters_.remove(w);
           w->linked = false;
           batch[n++] = std::move(w->waker);
           // ORDERING: release; poll_ready() acquires it and then re-reads readiness.

@@ -24,6 +24,7 @@
 #include <cstdint>
 
 #include "runtime/detail/concurrency.h"
+#include "runtime/detail/intrusive_list.h"
 #include "runtime/io/interest.h"
 #include "runtime/task/waker.h"
 
@@ -90,7 +91,7 @@ class ScheduledIo {
   Atomic<std::uint64_t> readiness_{0};
   Atomic<std::uint32_t> refs_{1};
   Mutex mu_;
-  IoWaiter* waiters_ = nullptr;
+  IntrusiveList<IoWaiter, &IoWaiter::prev, &IoWaiter::next> waiters_;
 };
 
 }  // namespace keel::detail

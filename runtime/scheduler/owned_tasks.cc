@@ -10,12 +10,10 @@ bool OwnedTasks::bind(TaskHeader* task) {
   LockGuard lock(s.mu);
   if (s.closed) return false;
   task->owned_shard = index;
-  task->owned_prev = nullptr;
-  task->owned_next = s.head;
-  if (s.head) s.head->owned_prev = task;
-  s.head = task;
+  s.tasks.push_front(task);
   task->owned_linked = true;
   ++s.count;
+  ++s.bound;
   return true;
 }
 
@@ -23,13 +21,7 @@ bool OwnedTasks::remove(TaskHeader* task) {
   Shard& s = shards_[task->owned_shard];
   LockGuard lock(s.mu);
   if (!task->owned_linked) return false;
-  if (task->owned_prev) {
-    task->owned_prev->owned_next = task->owned_next;
-  } else {
-    s.head = task->owned_next;
-  }
-  if (task->owned_next) task->owned_next->owned_prev = task->owned_prev;
-  task->owned_prev = task->owned_next = nullptr;
+  s.tasks.remove(task);
   task->owned_linked = false;
   --s.count;
   return true;
@@ -47,11 +39,8 @@ void OwnedTasks::close_and_shutdown_all() {
       TaskHeader* task;
       {
         LockGuard lock(s.mu);
-        task = s.head;
+        task = s.tasks.pop_front();
         if (task == nullptr) break;
-        s.head = task->owned_next;
-        if (s.head) s.head->owned_prev = nullptr;
-        task->owned_prev = task->owned_next = nullptr;
         task->owned_linked = false;
         --s.count;
       }
@@ -73,8 +62,17 @@ std::size_t OwnedTasks::size() const {
 void OwnedTasks::for_each(const std::function<void(const TaskHeader&)>& fn) const {
   for (const Shard& s : shards_) {
     LockGuard lock(s.mu);
-    for (const TaskHeader* t = s.head; t != nullptr; t = t->owned_next) fn(*t);
+    for (const TaskHeader* t = s.tasks.front(); t != nullptr; t = s.tasks.next(t)) fn(*t);
   }
+}
+
+std::uint64_t OwnedTasks::bound_total() const {
+  std::uint64_t n = 0;
+  for (const Shard& s : shards_) {
+    LockGuard lock(s.mu);
+    n += s.bound;
+  }
+  return n;
 }
 
 }  // namespace keel::detail

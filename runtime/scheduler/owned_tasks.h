@@ -13,10 +13,8 @@
 #include <functional>
 
 #include "runtime/detail/concurrency.h"
-
-namespace keel {
-class TaskHeader;
-}
+#include "runtime/detail/intrusive_list.h"
+#include "runtime/task/header.h"
 
 namespace keel::detail {
 
@@ -37,6 +35,9 @@ class OwnedTasks {
     return closed_.load(std::memory_order_acquire);
   }
   std::size_t size() const;
+  // Tasks ever bound (the spawned-tasks metric, counted under the locks bind() takes anyway,
+  // so spawning pays no extra shared atomic).
+  std::uint64_t bound_total() const;
   // Calls fn on each live task while its shard is locked (the task stays alive meanwhile).
   void for_each(const std::function<void(const TaskHeader&)>& fn) const;
 
@@ -46,8 +47,9 @@ class OwnedTasks {
   static constexpr std::size_t kShards = 64;
   struct alignas(kCacheLine) Shard {
     mutable Mutex mu;
-    TaskHeader* head = nullptr;
+    IntrusiveList<TaskHeader, &TaskHeader::owned_prev, &TaskHeader::owned_next> tasks;
     std::size_t count = 0;
+    std::uint64_t bound = 0;
     bool closed = false;
   };
   Shard shards_[kShards];

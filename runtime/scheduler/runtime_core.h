@@ -138,7 +138,6 @@ class RuntimeCore : public Scheduler {
   BlockingPool* blocking_;
   OwnedTasks owned_;
   std::unique_ptr<SlowPollMonitor> monitor_;
-  Atomic<std::uint64_t> spawned_{0};
   Mutex shutdown_mu_;
   bool shut_down_ = false;
 };

@@ -179,8 +179,9 @@ void TaskHeader::shutdown() {
 void TaskHeader::reject() {
   // Never bound to the owned list, never queued: the owned and queue references become the
   // running reference plus one to drop.
-  state_.fetch_or(kRunning, std::memory_order_acq_rel);
-  state_.fetch_and(~kNotified, std::memory_order_acq_rel);
+  // ORDERING: relaxed; nobody else has seen this task yet. (kInitial has NOTIFIED set and
+  // RUNNING clear, so one xor swaps them.)
+  state_.fetch_xor(kRunning | kNotified, std::memory_order_relaxed);
   drop_refs(1);
   vtable_->cancel(this);
   complete();

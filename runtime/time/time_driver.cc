@@ -11,9 +11,10 @@ TimeDriver::TimeDriver(bool start_paused) : clock_(start_paused), wheel_(0) {}
 bool TimeDriver::register_timer(TimerHandle* handle, Instant deadline, bool* earlier) {
   std::uint64_t tick = clock_.deadline_tick(deadline);
   LockGuard lock(mu_);
-  // The wheel may lag the clock (it moves when the driver turns): a deadline at or before
-  // the current tick is due now.
-  if (tick <= clock_.now_tick() && deadline <= clock_.now()) return false;
+  // The wheel may lag the clock (it moves when the driver turns): a deadline whose tick is
+  // not after the current one is due now. (The tick rounds the deadline up and now_tick()
+  // rounds the clock down, so this also means deadline <= now.)
+  if (tick <= clock_.now_tick()) return false;
   if (tick <= wheel_.elapsed()) tick = wheel_.elapsed() + 1;
   std::optional<std::uint64_t> before = wheel_.next_expiration();
   handle->entry.deadline = tick;

@@ -21,10 +21,7 @@ bool Wheel::insert(TimerEntry* e) {
   int slot = static_cast<int>((deadline >> (level * kSlotBits)) & (kSlots - 1));
   e->level = static_cast<std::uint8_t>(level);
   e->slot = static_cast<std::uint8_t>(slot);
-  e->prev = nullptr;
-  e->next = slots_[level][slot];
-  if (e->next) e->next->prev = e;
-  slots_[level][slot] = e;
+  slots_[level][slot].push_front(e);
   occupied_[level] |= std::uint64_t{1} << slot;
   e->in_wheel = true;
   ++size_;
@@ -33,21 +30,15 @@ bool Wheel::insert(TimerEntry* e) {
 
 void Wheel::remove(TimerEntry* e) {
   if (!e->in_wheel) return;
-  if (e->prev) {
-    e->prev->next = e->next;
-  } else {
-    slots_[e->level][e->slot] = e->next;
-  }
-  if (e->next) e->next->prev = e->prev;
-  if (slots_[e->level][e->slot] == nullptr) occupied_[e->level] &= ~(std::uint64_t{1} << e->slot);
-  e->prev = e->next = nullptr;
+  Slot& slot = slots_[e->level][e->slot];
+  slot.remove(e);
+  if (slot.empty()) occupied_[e->level] &= ~(std::uint64_t{1} << e->slot);
   e->in_wheel = false;
   --size_;
 }
 
 TimerEntry* Wheel::take_slot(int level, int slot) {
-  TimerEntry* list = slots_[level][slot];
-  slots_[level][slot] = nullptr;
+  TimerEntry* list = slots_[level][slot].take_all();
   occupied_[level] &= ~(std::uint64_t{1} << slot);
   return list;
 }

@@ -18,6 +18,8 @@
 #include <cstdint>
 #include <optional>
 
+#include "runtime/detail/intrusive_list.h"
+
 namespace keel::detail {
 
 struct TimerEntry {
@@ -91,7 +93,8 @@ class Wheel {
   std::uint64_t elapsed_;
   std::size_t size_ = 0;
   std::uint64_t occupied_[kLevels] = {};
-  TimerEntry* slots_[kLevels][kSlots] = {};
+  using Slot = IntrusiveList<TimerEntry, &TimerEntry::prev, &TimerEntry::next>;
+  Slot slots_[kLevels][kSlots];
 };
 
 }  // namespace keel::detail
