@@ -86,13 +86,18 @@ Waker suspend_leaf(std::coroutine_handle<> h, Leaf* leaf);
 
 // Polls a resume point: asks its leaf, then resumes the chain until it suspends or finishes.
 // Returns false when the leaf was not ready (nothing ran).
+// The leaf is asked with `cx` current, so a leaf that drives nested work (Stream::next) can
+// reach the poller's waker.
 inline bool poll_resume_point(PollContext& cx, ResumePoint& rp) {
-  if (rp.leaf != nullptr && !rp.leaf->poll_ready()) return false;
+  PollContext* saved = current_poll;
+  current_poll = &cx;
+  if (rp.leaf != nullptr && !rp.leaf->poll_ready()) {
+    current_poll = saved;
+    return false;
+  }
   std::coroutine_handle<> h = rp.handle;
   cx.locals = rp.locals;
   rp = ResumePoint{};
-  PollContext* saved = current_poll;
-  current_poll = &cx;
   h.resume();
   current_poll = saved;
   return true;
