@@ -153,7 +153,7 @@ KEEL_TEST(Duplex, CancelledReadConsumesNothing) {
   auto [a, b] = duplex(16);
   std::string got;
   // The read waits (nothing buffered) until the timeout destroys it.
-  absl::StatusOr<absl::StatusOr<std::size_t>> r =
+  absl::StatusOr<std::size_t> r =
       co_await timeout(std::chrono::milliseconds(10), read_into(a, got, 10));
   EXPECT_TRUE(absl::IsDeadlineExceeded(r.status())) << r.status();
   // A read cancelled by select against a ready branch, after it registered.
@@ -170,7 +170,7 @@ KEEL_TEST(Duplex, CancelledWriteWritesNothing) {
   time::pause();
   auto [a, b] = duplex(4);
   KEEL_ASSERT_OK(co_await write_all(a, "abcd"));  // full
-  absl::StatusOr<absl::StatusOr<std::size_t>> r =
+  absl::StatusOr<std::size_t> r =
       co_await timeout(std::chrono::milliseconds(10), write_str(a, "XYZ"));
   EXPECT_TRUE(absl::IsDeadlineExceeded(r.status())) << r.status();
   auto s = co_await select(write_str(a, "QRS"), ::keel::testing::settle(1));

@@ -4,8 +4,13 @@
 //   if (absl::IsDeadlineExceeded(r.status())) { ... }
 //
 // On expiry the task is destroyed at its suspension point (cancellation is destruction) and
-// the result is DEADLINE_EXCEEDED. For Task<void> the result is absl::Status. An exception
-// from the task propagates.
+// the result is DEADLINE_EXCEEDED. The result type is TimeoutResult<T>:
+//   Task<void>, Task<absl::Status>     -> absl::Status (the task's own status, or the deadline)
+//   Task<absl::StatusOr<U>>            -> absl::StatusOr<U> (flattened likewise)
+//   Task<T> for any other T            -> absl::StatusOr<T>
+// Flattening keeps `if (!r.ok())` meaning "failed or timed out" (a nested StatusOr<Status>
+// would report a timeout as an OK outer value); tell a timeout apart with
+// absl::IsDeadlineExceeded. An exception from the task propagates.
 //
 // Thread-safety: the returned Task belongs to one awaiting task.
 #ifndef KEEL_RUNTIME_TIME_TIMEOUT_H_
@@ -27,8 +32,27 @@ namespace keel {
 inline Task<void> sleep_task(Duration d) { co_await sleep(d); }
 inline Task<void> sleep_until_task(Instant deadline) { co_await sleep_until(deadline); }
 
+namespace detail {
 template <class T>
-using TimeoutResult = std::conditional_t<std::is_void_v<T>, absl::Status, absl::StatusOr<T>>;
+struct TimeoutResultOf {
+  using type = absl::StatusOr<T>;
+};
+template <>
+struct TimeoutResultOf<void> {
+  using type = absl::Status;
+};
+template <>
+struct TimeoutResultOf<absl::Status> {
+  using type = absl::Status;
+};
+template <class U>
+struct TimeoutResultOf<absl::StatusOr<U>> {
+  using type = absl::StatusOr<U>;
+};
+}  // namespace detail
+
+template <class T>
+using TimeoutResult = typename detail::TimeoutResultOf<T>::type;
 
 template <class T>
 Task<TimeoutResult<T>> timeout_at(Instant deadline, Task<T> task) {
@@ -39,7 +63,7 @@ Task<TimeoutResult<T>> timeout_at(Instant deadline, Task<T> task) {
   if constexpr (std::is_void_v<T>) {
     co_return absl::OkStatus();
   } else {
-    co_return std::move(std::get<0>(r));
+    co_return TimeoutResult<T>(std::move(std::get<0>(r)));
   }
 }
 
