@@ -1,0 +1,2 @@
+// RwLock<T> is a header-only template over detail::BatchSemaphore (batch_semaphore.cc).
+#include "runtime/sync/rwlock.h"
