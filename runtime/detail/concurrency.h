@@ -49,6 +49,43 @@ inline bool shuffle_point() {
 constexpr bool shuffle_point() { return false; }
 #endif
 
+// A lock for critical sections of a few dozen instructions that never block inside (the
+// waiter queues of the sync primitives). Uncontended it costs one exchange and one store,
+// against a pthread mutex's two library calls; under contention it spins briefly, then yields
+// the CPU, so a holder preempted on an oversubscribed machine is not spun against for long.
+// Satisfies BasicLockable (use SpinGuard).
+class SpinMutex {
+ public:
+  void lock() noexcept {
+    // ORDERING: acquire; pairs with unlock()'s release, so the section sees the last holder's
+    // writes.
+    while (locked_.exchange(true, std::memory_order_acquire)) {
+      int spins = 0;
+      // ORDERING: relaxed; only a hint to retry the exchange, which re-synchronizes.
+      while (locked_.load(std::memory_order_relaxed)) {
+        if (++spins < kSpinsBeforeYield) {
+          spin_loop_hint();
+        } else {
+          std::this_thread::yield();
+        }
+      }
+    }
+  }
+  bool try_lock() noexcept {
+    // ORDERING: acquire on success, as lock().
+    return !locked_.load(std::memory_order_relaxed) &&
+           !locked_.exchange(true, std::memory_order_acquire);
+  }
+  // ORDERING: release; publishes the section's writes to the next holder.
+  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+
+ private:
+  // About a microsecond of pause instructions: longer than any section guarded by a SpinMutex.
+  static constexpr int kSpinsBeforeYield = 64;
+  Atomic<bool> locked_{false};
+};
+using SpinGuard = std::lock_guard<SpinMutex>;
+
 // Keeps a hot atomic on its own cache line so that unrelated writers do not share it.
 inline constexpr std::size_t kCacheLine = 64;
 

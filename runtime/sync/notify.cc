@@ -4,7 +4,7 @@
 
 namespace keel::sync {
 
-using keel::detail::LockGuard;
+using keel::detail::SpinGuard;
 
 void Notify::store_permit(std::size_t cur) {
   for (;;) {
@@ -30,24 +30,24 @@ void Notify::notify_one() {
       return;
     }
   }
-  detail::WakeList wakes;
+  Waker waker;  // one waiter at most: no WakeList on this hot path
   {
-    LockGuard lock(mu_);
+    SpinGuard lock(mu_);
     // ORDERING: relaxed; kWaiting is entered and left only under mu_, which we hold.
     cur = state_.load(std::memory_order_relaxed);
     if ((cur & kStateMask) == kWaiting) {
-      notify_one_locked(cur, wakes);
+      waker = notify_one_locked(cur);
     } else {
       // The last waiter left meanwhile; nothing can enter kWaiting while we hold mu_.
       store_permit(cur);
     }
   }
-  wakes.wake_all();
+  std::move(waker).wake();
 }
 
-void Notify::notify_one_locked(std::size_t cur, detail::WakeList& wakes) {
+Waker Notify::notify_one_locked(std::size_t cur) {
   Notified* w = waiters_.pop_front();
-  wakes.push(std::move(w->waker_));
+  Waker waker = std::move(w->waker_);
   if (waiters_.empty()) {
     // ORDERING: relaxed; kWaiting -> kEmpty under mu_, and nothing lock-free writes the word
     // while it is kWaiting (the waiter learns of its wake-up through node_state_ below).
@@ -56,12 +56,13 @@ void Notify::notify_one_locked(std::size_t cur, detail::WakeList& wakes) {
   // ORDERING: release; pairs with the waiter's acquire load (poll_ready), publishing what
   // the notifier wrote before notify_one(). Last access to *w.
   w->node_state_.store(kNodeNotifiedOne, std::memory_order_release);
+  return waker;
 }
 
 void Notify::notify_waiters() {
   detail::WakeList wakes;
   {
-    LockGuard lock(mu_);
+    SpinGuard lock(mu_);
     // ORDERING: relaxed; under mu_ (kWaiting and the call count change only under it).
     std::size_t cur = state_.load(std::memory_order_relaxed);
     std::size_t bumped = cur + (std::size_t{1} << kCallsShift);
@@ -84,7 +85,7 @@ void Notify::notify_waiters() {
 }
 
 bool Notify::consume_or_enqueue(Notified* w, Waker waker) {
-  LockGuard lock(mu_);
+  SpinGuard lock(mu_);
   // ORDERING: acquire; a changed call count means notify_waiters() ran, whose writes we then
   // see. The CASes below revalidate.
   std::size_t cur = state_.load(std::memory_order_acquire);
@@ -123,7 +124,7 @@ bool Notify::consume_or_enqueue(Notified* w, Waker waker) {
 void Notify::cancel(Notified* w) {
   detail::WakeList wakes;
   {
-    LockGuard lock(mu_);
+    SpinGuard lock(mu_);
     // ORDERING: relaxed; the node's state only changes under mu_.
     std::uint8_t s = w->node_state_.load(std::memory_order_relaxed);
     // ORDERING: relaxed; kWaiting only changes under mu_, the CASes revalidate the rest.
@@ -138,7 +139,7 @@ void Notify::cancel(Notified* w) {
     } else if (s == kNodeNotifiedOne) {
       // The notify_one() meant for us goes to the next waiter, or becomes the permit.
       if ((cur & kStateMask) == kWaiting) {
-        notify_one_locked(cur, wakes);
+        wakes.push(notify_one_locked(cur));
       } else {
         store_permit(cur);
       }

@@ -92,8 +92,9 @@ class Notify {
   static constexpr std::uint8_t kNodeNotifiedOne = 2;
   static constexpr std::uint8_t kNodeNotifiedAll = 3;
 
-  // Under mu_, state kWaiting: wakes the first waiter.
-  void notify_one_locked(std::size_t cur, detail::WakeList& wakes);
+  // Under mu_, state kWaiting: dequeues the first waiter and gives its waker (wake it after
+  // releasing mu_).
+  Waker notify_one_locked(std::size_t cur);
   // Under mu_, state not kWaiting: moves kEmpty to kNotified (kNotified stays: one permit).
   void store_permit(std::size_t cur);
   // Slow path of Notified::await_suspend; false when it completed without queueing.
@@ -101,7 +102,7 @@ class Notify {
   void cancel(Notified* w);
 
   alignas(keel::detail::kCacheLine) keel::detail::Atomic<std::size_t> state_{kEmpty};
-  keel::detail::Mutex mu_;
+  keel::detail::SpinMutex mu_;
   detail::WaitList<Notified> waiters_;  // guarded by mu_
 };
 

@@ -34,12 +34,14 @@ std::uint32_t xorshift(std::uint32_t& s) {
 class ThreadNotify final : public Wakeable {
  public:
   void wake_by_ref() override {
-    {
-      LockGuard lock(mu_);
-      notified_ = true;
-    }
+    // Notified under the lock: once wait() returns (it re-takes mu_ after we release it), this
+    // thread no longer touches the object, which the block_on thread may then free through
+    // the last reference (a waker woken by reference holds none of its own).
+    LockGuard lock(mu_);
+    notified_ = true;
     cv_.notify_one();
   }
+  // ORDERING: relaxed; the caller already holds a reference.
   void add_ref() override { refs_.fetch_add(1, std::memory_order_relaxed); }
   void drop_ref() override {
     // ORDERING: acq_rel; the last owner deletes.

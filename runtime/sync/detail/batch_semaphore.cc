@@ -7,7 +7,7 @@
 
 namespace keel::sync::detail {
 
-using keel::detail::LockGuard;
+using keel::detail::SpinGuard;
 
 namespace {
 [[noreturn]] void too_many_permits(const char* what, std::size_t n) {
@@ -57,7 +57,7 @@ void BatchSemaphore::release(std::size_t n) {
 void BatchSemaphore::release_slow(std::size_t n) {
   WakeList wakes;
   {
-    LockGuard lock(mu_);
+    SpinGuard lock(mu_);
     // ORDERING: relaxed; under mu_, and kQueued only changes under mu_. If the queue emptied
     // since our check, the word is plain again and a CAS-free add would race with fast-path
     // acquirers, so add through assign_locked's fetch_add only when kQueued is still set.
@@ -120,7 +120,7 @@ std::size_t BatchSemaphore::forget_permits(std::size_t n) {
 void BatchSemaphore::close() {
   WakeList wakes;
   {
-    LockGuard lock(mu_);
+    SpinGuard lock(mu_);
     // ORDERING: release; pairs with the acquire loads that observe kClosed (the state is
     // only a flag here, but waiters reading it should see everything before close()).
     std::size_t cur = state_.fetch_or(kClosed, std::memory_order_release);
@@ -151,7 +151,7 @@ std::size_t BatchSemaphore::available_permits() const {
 }
 
 bool BatchSemaphore::acquire_or_enqueue(Acquire* a, Waker waker) {
-  LockGuard lock(mu_);
+  SpinGuard lock(mu_);
   // ORDERING: relaxed; the CAS revalidates, and kQueued cannot change while we hold mu_.
   std::size_t cur = state_.load(std::memory_order_relaxed);
   for (;;) {
@@ -192,7 +192,7 @@ void BatchSemaphore::cancel(Acquire* a) {
   WakeList wakes;
   bool release_all = false;
   {
-    LockGuard lock(mu_);
+    SpinGuard lock(mu_);
     // ORDERING: relaxed; the node's state only changes under mu_, which we hold.
     std::uint8_t s = a->node_state_.load(std::memory_order_relaxed);
     if (s == kNodeQueued) {
@@ -288,7 +288,7 @@ bool BatchSemaphore::Acquire::finish() {
     // Waiting it out means that once we return, nothing touches the semaphore on our behalf, so
     // a task may destroy the primitive right after a queued acquire (as it may after a
     // fast-path one). Only the queued path pays for this.
-    LockGuard wait_out_releaser(sem_->mu_);
+    SpinGuard wait_out_releaser(sem_->mu_);
   }
   bool ok = phase_ == Phase::kAcquired;
   phase_ = Phase::kDone;

@@ -133,7 +133,7 @@ class BatchSemaphore {
 
   // Hot: acquires and releases CAS this word.
   alignas(keel::detail::kCacheLine) keel::detail::Atomic<std::size_t> state_;
-  keel::detail::Mutex mu_;
+  keel::detail::SpinMutex mu_;
   WaitList<Acquire> waiters_;  // guarded by mu_
 };
 
