@@ -9,6 +9,7 @@
 //   chained_spawn              one link of a detached spawn chain 1,000 deep, 1,000 chains, mt
 //   timers                     one seeded 0..=1000 ms sleep, 1,000,000 tasks, mt; + lateness_us
 //   blocking                   one `co_await keel::spawn_blocking(...)` round trip, 100,000, mt
+// and the sync shapes of sync_shapes.cc (channels, Mutex, Notify, Semaphore), listed there.
 //
 // Timing follows the Tokio peer's rules (see its module comment): the runtime is built before
 // the clock starts and destroyed after it stops; inputs are allocated or drawn first; the
@@ -34,14 +35,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "benchmark/benchmark.h"
+#include "benchmarks/micro/harness.h"
 #include "runtime/keel.h"
 
+namespace keel_micro {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-// Worker threads of every multi_thread runtime, as in the Tokio peer (and this machine's cores).
-constexpr std::size_t kWorkers = 2;
 
 constexpr std::uint64_t kSpawnJoinTasks = 1'000'000;
 constexpr std::uint64_t kYields = 10'000'000;
@@ -53,27 +51,6 @@ constexpr std::uint64_t kTimerMaxDelayMs = 1'000;
 // The peer's seed ("keel"); with SmallRng below both sides sleep the very same delays.
 constexpr std::uint64_t kTimerSeed = 0x6b65'656c;
 constexpr std::uint64_t kBlockingRoundTrips = 100'000;
-
-[[noreturn]] void die(const char* what, const absl::Status& status) {
-  std::fprintf(stderr, "micro: %s: %s\n", what, std::string(status.message()).c_str());
-  std::abort();
-}
-
-void check(const absl::Status& status, const char* what) {
-  if (!status.ok()) die(what, status);
-}
-
-double seconds(keel::Duration d) { return std::chrono::duration<double>(d).count(); }
-
-// Every runtime enables everything (the peer enables Tokio's time driver in every shape, so
-// that idle workers park on the same kind of driver).
-absl::StatusOr<keel::Runtime> multi_thread_runtime() {
-  return keel::Runtime::new_multi_thread().worker_threads(kWorkers).enable_all().build();
-}
-
-absl::StatusOr<keel::Runtime> current_thread_runtime() {
-  return keel::Runtime::new_current_thread().enable_all().build();
-}
 
 // rand 0.8's SmallRng on 64-bit targets, as the peer uses it: `seed_from_u64` (rand_core's
 // default: PCG32 output filling the 32-byte seed) then xoshiro256++, and `gen_range(0..=max)`
@@ -285,26 +262,6 @@ keel::Task<keel::Duration> blocking_round_trips(std::uint64_t round_trips) {
   co_return Clock::now() - start;
 }
 
-// ---- Google Benchmark glue -----------------------------------------------------------------
-
-// Builds a runtime with `make_runtime`, runs the driver task `make_driver()` on it, reports its
-// measured time, and drops the runtime outside the measurement. `make_driver()` gives a Task
-// whose value is a Duration.
-template <class MakeRuntime, class MakeDriver>
-void run_shape(benchmark::State& state, std::uint64_t ops, MakeRuntime make_runtime,
-               MakeDriver make_driver) {
-  for (auto _ : state) {
-    absl::StatusOr<keel::Runtime> rt = make_runtime();
-    if (!rt.ok()) {
-      state.SkipWithError(std::string(rt.status().message()).c_str());
-      break;
-    }
-    const keel::Duration elapsed = rt->block_on(make_driver());
-    state.SetIterationTime(seconds(elapsed));
-  }  // the runtime shuts down here, unmeasured
-  state.SetItemsProcessed(static_cast<std::int64_t>(ops) * state.iterations());
-}
-
 void bm_spawn_join(benchmark::State& state) {
   run_shape(state, kSpawnJoinTasks, multi_thread_runtime,
             [] { return spawn_join(kSpawnJoinTasks); });
@@ -354,19 +311,21 @@ void bm_blocking(benchmark::State& state) {
 }
 
 }  // namespace
+}  // namespace keel_micro
 
 int main(int argc, char** argv) {
   // Names are the peer's shape names; Google Benchmark appends /iterations:1/manual_time.
   // clang-format off
-  const std::pair<const char*, void (*)(benchmark::State&)> shapes[] = {
-      {"spawn_join", bm_spawn_join},
-      {"spawn_join_current_thread", bm_spawn_join_current_thread},
-      {"yield", bm_yield},
-      {"chained_spawn", bm_chained_spawn},
-      {"timers", bm_timers},
-      {"blocking", bm_blocking},
+  std::vector<keel_micro::Shape> shapes = {
+      {"spawn_join", keel_micro::bm_spawn_join},
+      {"spawn_join_current_thread", keel_micro::bm_spawn_join_current_thread},
+      {"yield", keel_micro::bm_yield},
+      {"chained_spawn", keel_micro::bm_chained_spawn},
+      {"timers", keel_micro::bm_timers},
+      {"blocking", keel_micro::bm_blocking},
   };
   // clang-format on
+  for (const keel_micro::Shape& shape : keel_micro::sync_shapes()) shapes.push_back(shape);
   for (const auto& [name, fn] : shapes) {
     benchmark::internal::Benchmark* b = benchmark::RegisterBenchmark(name, fn);
     b->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);

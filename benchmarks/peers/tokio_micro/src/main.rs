@@ -34,6 +34,8 @@ use regex::Regex;
 use tokio::runtime::{Builder, Runtime};
 use tokio::sync::oneshot;
 
+mod sync_shapes;
+
 /// Worker threads of every multi_thread runtime, as in Keel's benchmarks (and this machine's
 /// core count, which the comparison is run on).
 const WORKERS: usize = 2;
@@ -97,6 +99,34 @@ const SHAPES: &[Shape] = &[
     Shape {
         name: "blocking",
         run: run_blocking,
+    },
+    Shape {
+        name: "mpsc_bounded",
+        run: sync_shapes::run_mpsc_bounded,
+    },
+    Shape {
+        name: "mpsc_contended",
+        run: sync_shapes::run_mpsc_contended,
+    },
+    Shape {
+        name: "oneshot_pingpong",
+        run: sync_shapes::run_oneshot_pingpong,
+    },
+    Shape {
+        name: "mutex",
+        run: sync_shapes::run_mutex,
+    },
+    Shape {
+        name: "notify_pingpong",
+        run: sync_shapes::run_notify_pingpong,
+    },
+    Shape {
+        name: "broadcast_fanout",
+        run: sync_shapes::run_broadcast_fanout,
+    },
+    Shape {
+        name: "semaphore",
+        run: sync_shapes::run_semaphore,
     },
 ];
 
