@@ -275,8 +275,8 @@ class AtomicWaker {
   static constexpr std::uint32_t kRegistering = 1;
   static constexpr std::uint32_t kWaking = 2;
 
-  detail::Atomic<std::uint32_t> state_{kWaiting};
-  detail::Atomic<bool> armed_{false};
+  keel::detail::Atomic<std::uint32_t> state_{kWaiting};
+  keel::detail::Atomic<bool> armed_{false};
   Waker waker_;
 };
 
@@ -328,13 +328,13 @@ class RwSpinLock {
 
   static void backoff(int spins) {
     if (spins < kSpinsBeforeYield) {
-      detail::spin_loop_hint();
+      keel::detail::spin_loop_hint();
     } else {
       std::this_thread::yield();
     }
   }
 
-  detail::Atomic<std::uint32_t> state_{0};
+  keel::detail::Atomic<std::uint32_t> state_{0};
 };
 
 // Reports a misuse (a moved-from handle, capacity 0) and aborts.

@@ -21,7 +21,7 @@
 namespace keel::sync::channel_detail {
 
 template <class Chan, class T>
-class [[nodiscard]] RecvAwaiter final : public detail::Leaf {
+class [[nodiscard]] RecvAwaiter final : public keel::detail::Leaf {
  public:
   RecvAwaiter(Chan* chan, const char* what, std::source_location where) : chan_(chan) {
     await_point = {what, where};
@@ -33,20 +33,20 @@ class [[nodiscard]] RecvAwaiter final : public detail::Leaf {
   }
 
   bool await_ready() {
-    if (!detail::coop_has_budget()) return false;
+    if (!keel::detail::coop_has_budget()) return false;
     if (!chan_->recv_ready()) return false;
-    detail::coop_proceed();
+    keel::detail::coop_proceed();
     return true;
   }
   bool await_suspend(std::coroutine_handle<> h) {
-    waker_ = detail::current_waker(await_point.what);
-    if (!detail::coop_has_budget()) {
-      detail::park_current(h, this);
+    waker_ = keel::detail::current_waker(await_point.what);
+    if (!keel::detail::coop_has_budget()) {
+      keel::detail::park_current(h, this);
       waker_.wake_by_ref();  // yield first; poll_ready registers if still empty
       return true;
     }
     if (!arm_and_recheck()) return false;
-    detail::park_current(h, this);
+    keel::detail::park_current(h, this);
     return true;
   }
   bool poll_ready() override {
@@ -80,7 +80,7 @@ class [[nodiscard]] RecvAwaiter final : public detail::Leaf {
 };
 
 // Completes when `notifier` is closed.
-class [[nodiscard]] ClosedAwaiter final : public detail::Leaf {
+class [[nodiscard]] ClosedAwaiter final : public keel::detail::Leaf {
  public:
   ClosedAwaiter(CloseNotifier* notifier, const char* what, std::source_location where)
       : notifier_(notifier) {
@@ -94,10 +94,10 @@ class [[nodiscard]] ClosedAwaiter final : public detail::Leaf {
 
   bool await_ready() { return notifier_->is_closed(); }
   bool await_suspend(std::coroutine_handle<> h) {
-    Waker w = detail::current_waker(await_point.what);
+    Waker w = keel::detail::current_waker(await_point.what);
     if (!notifier_->add(&waiter_, w)) return false;
     added_ = true;
-    detail::park_current(h, this);
+    keel::detail::park_current(h, this);
     return true;
   }
   bool poll_ready() override { return notifier_->is_closed(); }

@@ -8,7 +8,7 @@ Semaphore::Semaphore(std::size_t permits, AtomicWaker* closed_waker)
     : state_(static_cast<std::uint64_t>(permits) << kShift), closed_waker_(closed_waker) {}
 
 Semaphore::Acquire Semaphore::acquire_or_enqueue(PermitWaiter* w, const Waker& waker) {
-  detail::LockGuard lock(mu_);
+  keel::detail::LockGuard lock(mu_);
   // ORDERING: relaxed: the CAS re-reads; kWaitersBit only changes under mu_.
   std::uint64_t s = state_.load(std::memory_order_relaxed);
   for (;;) {
@@ -59,7 +59,7 @@ void Semaphore::release_locked(Waker& to_wake) {
 void Semaphore::release_slow() {
   Waker to_wake;
   {
-    detail::LockGuard lock(mu_);
+    keel::detail::LockGuard lock(mu_);
     release_locked(to_wake);
   }
   std::move(to_wake).wake();
@@ -68,7 +68,7 @@ void Semaphore::release_slow() {
 void Semaphore::cancel(PermitWaiter* w) {
   Waker to_wake;
   {
-    detail::LockGuard lock(mu_);
+    keel::detail::LockGuard lock(mu_);
     if (w->queued) {
       waiters_.remove(w);
       --waiting_;
@@ -92,7 +92,7 @@ void Semaphore::cancel(PermitWaiter* w) {
 void Semaphore::close() {
   std::vector<Waker> to_wake;
   {
-    detail::LockGuard lock(mu_);
+    keel::detail::LockGuard lock(mu_);
     // ORDERING: seq_cst: ordered with the receiver's seq_cst checks; release publishes.
     state_.fetch_or(kClosedBit, std::memory_order_seq_cst);
     waiting_ = 0;
@@ -111,7 +111,7 @@ void Semaphore::close() {
 void CloseNotifier::close() {
   std::vector<Waker> to_wake;
   {
-    detail::LockGuard lock(mu_);
+    keel::detail::LockGuard lock(mu_);
     // ORDERING: release pairs with is_closed(); under mu_ against add().
     if (closed_.exchange(true, std::memory_order_acq_rel)) return;
     while (CloseWaiter* w = waiters_.pop_front()) {
@@ -123,7 +123,7 @@ void CloseNotifier::close() {
 }
 
 bool CloseNotifier::add(CloseWaiter* w, const Waker& waker) {
-  detail::LockGuard lock(mu_);
+  keel::detail::LockGuard lock(mu_);
   // ORDERING: relaxed: under mu_, which close() holds while setting the flag.
   if (closed_.load(std::memory_order_relaxed)) return false;
   w->waker = waker;
@@ -133,7 +133,7 @@ bool CloseNotifier::add(CloseWaiter* w, const Waker& waker) {
 }
 
 void CloseNotifier::remove(CloseWaiter* w) {
-  detail::LockGuard lock(mu_);
+  keel::detail::LockGuard lock(mu_);
   if (!w->queued) return;
   waiters_.remove(w);
   w->queued = false;

@@ -40,7 +40,7 @@ struct PermitWaiter {
   Waker waker;          // under the semaphore's mutex
   bool queued = false;  // under the semaphore's mutex
   // Written under the mutex when the waiter leaves the queue; read by the owner without it.
-  detail::Atomic<std::uint32_t> outcome{kPending};
+  keel::detail::Atomic<std::uint32_t> outcome{kPending};
 };
 
 class Semaphore {
@@ -100,7 +100,7 @@ class Semaphore {
   }
   // Senders queued for a permit (takes the lock; for statistics and tests).
   std::size_t waiting() {
-    detail::LockGuard lock(mu_);
+    keel::detail::LockGuard lock(mu_);
     return waiting_;
   }
   // Closed and all `capacity` permits back: nothing can be sent any more.
@@ -122,9 +122,9 @@ class Semaphore {
   // count.
   void release_locked(Waker& to_wake);
 
-  detail::Atomic<std::uint64_t> state_;
+  keel::detail::Atomic<std::uint64_t> state_;
   AtomicWaker* closed_waker_;
-  detail::Mutex mu_;
+  keel::detail::Mutex mu_;
   WaiterList<PermitWaiter> waiters_;  // under mu_
   std::size_t waiting_ = 0;           // under mu_: the length of waiters_
 };
@@ -213,8 +213,8 @@ class CloseNotifier {
   void remove(CloseWaiter* w);
 
  private:
-  detail::Atomic<bool> closed_{false};
-  detail::Mutex mu_;
+  keel::detail::Atomic<bool> closed_{false};
+  keel::detail::Mutex mu_;
   WaiterList<CloseWaiter> waiters_;
 };
 
