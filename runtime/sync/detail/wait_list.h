@@ -11,7 +11,8 @@
 //     LockGuard lock(mu_);
 //     while (Waiter* w = list_.pop_front()) {
 //       wakes.push(std::move(w->waker));
-//       w->state.store(kDone, std::memory_order_release);   // last touch of w
+//       // ORDERING: release; the waiter's acquire load sees our writes. Last touch of w.
+//       w->state.store(kDone, std::memory_order_release);
 //     }
 //   }
 //   wakes.wake_all();   // also done by the destructor
