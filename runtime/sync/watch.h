@@ -244,7 +244,11 @@ class Receiver {
     }
     bool poll_ready() override {
       if (ready()) return true;
-      if (parked_) return false;  // still linked: a send or the close will wake us
+      // Being polled while parked does not mean we are still linked: a sender's notify_rx()
+      // unlinks every waiter it finds, including one that parked after the very bump that
+      // sender is announcing (so nothing is new for it). Unlink (a no-op when already out)
+      // and park again: park_rx re-checks the version under the lock.
+      if (parked_) rx_.shared_->state.unpark_rx(&waiter_);
       parked_ = rx_.shared_->state.park_rx(&waiter_, rx_.seen_, waker_);
       return !parked_;
     }
