@@ -300,7 +300,9 @@ class Receiver {
         // ORDERING: acquire pairs with the unparking sender's release.
         if (!waiter_.notified.load(std::memory_order_acquire)) return false;
         parked_ = false;  // unlinked by the sender
-        return true;
+        // Not necessarily for a value we lack: unpark_all() drops the lock between batches
+        // of wake-ups, so we may have received that value and parked again meanwhile, then
+        // been unlinked by the same send. Check, and park again if nothing is ready.
       }
       if (rx_.shared_->ready(rx_.cursor_)) return true;
       return !park();
