@@ -48,6 +48,7 @@
 #include "runtime/detail/concurrency.h"
 #include "runtime/sync/channel_detail/common.h"
 #include "runtime/task/context.h"
+#include "runtime/task/coop_leaf.h"
 
 namespace keel::sync::broadcast {
 
@@ -267,34 +268,23 @@ class Receiver {
   // Never waits: a value, is_lagged(), is_empty(), or is_closed().
   RecvResult<T> try_recv() { return checked()->try_recv(cursor_); }
 
-  class [[nodiscard]] RecvAwaiter final : public keel::detail::Leaf {
+  class [[nodiscard]] RecvAwaiter final : public keel::detail::CoopLeaf<RecvAwaiter> {
    public:
     RecvAwaiter(Receiver& rx, std::source_location where) : rx_(rx) {
-      await_point = {"broadcast::Receiver::recv", where};
+      this->await_point = {"broadcast::Receiver::recv", where};
     }
     RecvAwaiter(const RecvAwaiter&) = delete;
     ~RecvAwaiter() {
       if (parked_) rx_.shared_->unpark(&waiter_);
     }
-    bool await_ready() {
-      if (!keel::detail::coop_has_budget()) return false;
+    // CoopLeaf's hooks.
+    bool ready_now() {
       RecvResult<T> r = rx_.checked()->try_recv(rx_.cursor_);
       if (r.is_empty()) return false;
       result_.emplace(std::move(r));  // consumed by await_resume right away
-      keel::detail::coop_proceed();
       return true;
     }
-    bool await_suspend(std::coroutine_handle<> h) {
-      waker_ = keel::detail::current_waker(await_point.what);
-      if (!keel::detail::coop_has_budget()) {
-        keel::detail::park_current(h, this);
-        waker_.wake_by_ref();  // yield first; poll_ready parks if still empty
-        return true;
-      }
-      if (!park()) return false;
-      keel::detail::park_current(h, this);
-      return true;
-    }
+    bool register_wait() { return park(); }
     bool poll_ready() override {
       if (parked_) {
         // ORDERING: acquire pairs with the unparking sender's release.
@@ -318,13 +308,12 @@ class Receiver {
 
    private:
     bool park() {
-      parked_ = rx_.shared_->park(&waiter_, rx_.cursor_, waker_);
+      parked_ = rx_.shared_->park(&waiter_, rx_.cursor_, this->waker_);
       return parked_;
     }
 
     Receiver& rx_;
     detail::RecvWaiter waiter_;
-    Waker waker_;
     std::optional<RecvResult<T>> result_;
     bool parked_ = false;
   };

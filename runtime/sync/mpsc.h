@@ -59,6 +59,7 @@
 #include "runtime/sync/channel_detail/mpsc_awaiters.h"
 #include "runtime/sync/channel_detail/permits.h"
 #include "runtime/task/context.h"
+#include "runtime/task/coop_leaf.h"
 
 namespace keel::sync::mpsc {
 
@@ -81,6 +82,10 @@ struct Slot {
 template <class T>
 class BoundedChan {
  public:
+  // Names in the Receiver's messages (see channel_detail::MpscReceiver).
+  static constexpr const char* kRecvWhat = "mpsc::Receiver::recv";
+  static constexpr const char* kReceiverMisuse = "mpsc Receiver used after move";
+
   explicit BoundedChan(std::size_t capacity)
       : capacity_(capacity), sem_(capacity, &rx_waker_) {
     std::size_t size = 1;
@@ -209,40 +214,25 @@ namespace detail {
 // Waits for a permit; the base of send() and reserve(). The PermitAcquirer's destructor gives
 // back a permit granted to an awaiter that goes away before using it.
 template <class T>
-class PermitAwaiterBase : public keel::detail::Leaf {
+class PermitAwaiterBase : public keel::detail::CoopLeaf<PermitAwaiterBase<T>> {
  public:
   PermitAwaiterBase(BoundedChan<T>* chan, const char* what, std::source_location where)
       : chan_(chan), acquirer_(&chan->sem()) {
-    await_point = {what, where};
+    this->await_point = {what, where};
   }
   PermitAwaiterBase(const PermitAwaiterBase&) = delete;
   PermitAwaiterBase& operator=(const PermitAwaiterBase&) = delete;
 
-  bool await_ready() {
-    if (!keel::detail::coop_has_budget()) return false;
-    if (!acquirer_.try_fast()) return false;
-    keel::detail::coop_proceed();
-    return true;
-  }
-  bool await_suspend(std::coroutine_handle<> h) {
-    waker_ = keel::detail::current_waker(await_point.what);
-    if (!keel::detail::coop_has_budget()) {
-      keel::detail::park_current(h, this);
-      waker_.wake_by_ref();  // yield first; poll_ready queues if still no capacity
-      return true;
-    }
-    if (acquirer_.acquire(waker_)) return false;
-    keel::detail::park_current(h, this);
-    return true;
-  }
-  bool poll_ready() override { return acquirer_.acquire(waker_); }
+  // CoopLeaf's hooks: a free slot at once, or queue for one (false: granted meanwhile).
+  bool ready_now() { return acquirer_.try_fast(); }
+  bool register_wait() { return !acquirer_.acquire(this->waker_); }
+  bool poll_ready() override { return acquirer_.acquire(this->waker_); }
 
  protected:
   ~PermitAwaiterBase() = default;
 
   BoundedChan<T>* chan_;
   channel_detail::PermitAcquirer acquirer_;
-  Waker waker_;
 };
 
 template <class T>
@@ -394,63 +384,10 @@ class Sender {
 };
 
 template <class T>
-class Receiver {
+class Receiver : public channel_detail::MpscReceiver<detail::BoundedChan<T>, T> {
  public:
-  Receiver() = default;
-  explicit Receiver(detail::BoundedChan<T>* c) : chan_(c) {}
-  Receiver(Receiver&& o) noexcept : chan_(std::exchange(o.chan_, nullptr)) {}
-  Receiver& operator=(Receiver&& o) noexcept {
-    if (this != &o) {
-      reset();
-      chan_ = std::exchange(o.chan_, nullptr);
-    }
-    return *this;
-  }
-  ~Receiver() { reset(); }
-
-  bool valid() const { return chan_ != nullptr; }
-
-  // The next value, or nullopt once closed and drained. Keep the Receiver alive meanwhile.
-  channel_detail::RecvAwaiter<detail::BoundedChan<T>, T> recv(
-      std::source_location where = std::source_location::current()) {
-    return channel_detail::RecvAwaiter<detail::BoundedChan<T>, T>(checked(), "mpsc::Receiver::recv",
-                                                                 where);
-  }
-  // Never waits: ok (the value), is_empty(), or is_closed() (closed and drained).
-  TryRecvResult<T> try_recv() {
-    detail::BoundedChan<T>* c = checked();
-    std::optional<T> v;
-    if (c->try_pop(v)) return TryRecvResult<T>::success(std::move(*v), "mpsc try_recv");
-    if (c->drained()) {
-      // A value published just before the last sender left is still ours.
-      if (c->try_pop(v)) return TryRecvResult<T>::success(std::move(*v), "mpsc try_recv");
-      return TryRecvResult<T>::failure(ChannelError::kClosed, "mpsc try_recv");
-    }
-    return TryRecvResult<T>::failure(ChannelError::kEmpty, "mpsc try_recv");
-  }
-  // Refuses new sends (waiting senders fail); values already sent stay receivable.
-  void close() { checked()->close_rx(); }
-  // Values in flight (a snapshot, includes sends in progress).
-  std::size_t len() const { return checked()->len(); }
-  bool is_empty() const { return len() == 0; }
-  std::size_t capacity() const { return checked()->capacity(); }
-
- private:
-  detail::BoundedChan<T>* checked() const {
-    if (!chan_) channel_detail::misuse("mpsc Receiver used after move");
-    return chan_;
-  }
-  void reset() {
-    detail::BoundedChan<T>* c = std::exchange(chan_, nullptr);
-    if (!c) return;
-    c->close_rx();
-    c->rx_waker().clear();
-    // Destroy what is buffered now (its permits go back); later arrivals die with the chan.
-    std::optional<T> v;
-    while (c->try_pop(v)) v.reset();
-    c->drop_ref();
-  }
-  detail::BoundedChan<T>* chan_ = nullptr;
+  using channel_detail::MpscReceiver<detail::BoundedChan<T>, T>::MpscReceiver;
+  std::size_t capacity() const { return this->checked()->capacity(); }
 };
 
 // A bounded channel holding at most `capacity` (> 0) values.

@@ -42,6 +42,7 @@
 #include "runtime/detail/concurrency.h"
 #include "runtime/sync/channel_detail/common.h"
 #include "runtime/task/context.h"
+#include "runtime/task/coop_leaf.h"
 #include "runtime/task/frame_allocator.h"
 
 namespace keel::sync::oneshot {
@@ -272,10 +273,10 @@ class Receiver {
     return TryRecvResult<T>::failure(ChannelError::kEmpty, "oneshot try_recv");
   }
 
-  class [[nodiscard]] RecvAwaiter final : public keel::detail::Leaf {
+  class [[nodiscard]] RecvAwaiter final : public keel::detail::CoopLeaf<RecvAwaiter> {
    public:
     RecvAwaiter(Receiver& rx, std::source_location where) : rx_(rx) {
-      await_point = {"oneshot::Receiver::recv", where};
+      this->await_point = {"oneshot::Receiver::recv", where};
     }
     RecvAwaiter(const RecvAwaiter&) = delete;
     ~RecvAwaiter() {
@@ -284,23 +285,9 @@ class Receiver {
                                       detail::kComplete | detail::kClosed);
       }
     }
-    bool await_ready() {
-      if (!keel::detail::coop_has_budget()) return false;
-      if (!ready()) return false;
-      keel::detail::coop_proceed();
-      return true;
-    }
-    bool await_suspend(std::coroutine_handle<> h) {
-      waker_ = keel::detail::current_waker(await_point.what);
-      if (!keel::detail::coop_has_budget()) {
-        keel::detail::park_current(h, this);
-        waker_.wake_by_ref();  // yield first; poll_ready registers if still pending
-        return true;
-      }
-      if (!register_now()) return false;
-      keel::detail::park_current(h, this);
-      return true;
-    }
+    // CoopLeaf's hooks.
+    bool ready_now() const { return ready(); }
+    bool register_wait() { return register_now(); }
     bool poll_ready() override {
       if (ready()) return true;
       return !register_now();
@@ -325,11 +312,10 @@ class Receiver {
       if (!rx_.shared_ || rx_.taken_) return false;
       registered_ = true;  // the destructor withdraws whatever the attempt published
       return rx_.shared_->register_waker(rx_.shared_->rx_waker, detail::kRxTaskSet,
-                                         detail::kComplete | detail::kClosed, waker_);
+                                         detail::kComplete | detail::kClosed, this->waker_);
     }
 
     Receiver& rx_;
-    Waker waker_;
     bool registered_ = false;
   };
 

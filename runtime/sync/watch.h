@@ -48,6 +48,7 @@
 #include "runtime/detail/concurrency.h"
 #include "runtime/sync/channel_detail/common.h"
 #include "runtime/task/context.h"
+#include "runtime/task/coop_leaf.h"
 
 namespace keel::sync::watch {
 
@@ -215,32 +216,20 @@ class Receiver {
     seen_ = detail::State::kClosedBit;  // odd: never equal to a value version
   }
 
-  class [[nodiscard]] ChangedAwaiter final : public keel::detail::Leaf {
+  class [[nodiscard]] ChangedAwaiter final : public keel::detail::CoopLeaf<ChangedAwaiter> {
    public:
     ChangedAwaiter(Receiver& rx, std::source_location where) : rx_(rx) {
-      await_point = {"watch::Receiver::changed", where};
+      this->await_point = {"watch::Receiver::changed", where};
     }
     ChangedAwaiter(const ChangedAwaiter&) = delete;
     ~ChangedAwaiter() {
       if (parked_) rx_.shared_->state.unpark_rx(&waiter_);
     }
-    bool await_ready() {
-      if (!keel::detail::coop_has_budget()) return false;
-      if (!ready()) return false;
-      keel::detail::coop_proceed();
-      return true;
-    }
-    bool await_suspend(std::coroutine_handle<> h) {
-      waker_ = keel::detail::current_waker(await_point.what);
-      if (!keel::detail::coop_has_budget()) {
-        keel::detail::park_current(h, this);
-        waker_.wake_by_ref();  // yield first; poll_ready parks if nothing changed
-        return true;
-      }
-      parked_ = rx_.shared_->state.park_rx(&waiter_, rx_.seen_, waker_);
-      if (!parked_) return false;
-      keel::detail::park_current(h, this);
-      return true;
+    // CoopLeaf's hooks.
+    bool ready_now() const { return ready(); }
+    bool register_wait() {
+      parked_ = rx_.shared_->state.park_rx(&waiter_, rx_.seen_, this->waker_);
+      return parked_;
     }
     bool poll_ready() override {
       if (ready()) return true;
@@ -249,8 +238,7 @@ class Receiver {
       // sender is announcing (so nothing is new for it). Unlink (a no-op when already out)
       // and park again: park_rx re-checks the version under the lock.
       if (parked_) rx_.shared_->state.unpark_rx(&waiter_);
-      parked_ = rx_.shared_->state.park_rx(&waiter_, rx_.seen_, waker_);
-      return !parked_;
+      return !register_wait();
     }
     absl::Status await_resume() {
       std::uint64_t v = rx_.checked()->state.version();
@@ -269,7 +257,6 @@ class Receiver {
     }
     Receiver& rx_;
     detail::Waiter waiter_;
-    Waker waker_;
     bool parked_ = false;
   };
 

@@ -11,20 +11,23 @@
 #define KEEL_RUNTIME_SYNC_CHANNEL_DETAIL_MPSC_AWAITERS_H_
 
 #include <coroutine>
+#include <cstddef>
 #include <optional>
 #include <source_location>
+#include <utility>
 
 #include "runtime/sync/channel_detail/common.h"
 #include "runtime/sync/channel_detail/permits.h"
 #include "runtime/task/context.h"
+#include "runtime/task/coop_leaf.h"
 
 namespace keel::sync::channel_detail {
 
 template <class Chan, class T>
-class [[nodiscard]] RecvAwaiter final : public keel::detail::Leaf {
+class [[nodiscard]] RecvAwaiter final : public keel::detail::CoopLeaf<RecvAwaiter<Chan, T>> {
  public:
   RecvAwaiter(Chan* chan, const char* what, std::source_location where) : chan_(chan) {
-    await_point = {what, where};
+    this->await_point = {what, where};
   }
   RecvAwaiter(const RecvAwaiter&) = delete;
   RecvAwaiter& operator=(const RecvAwaiter&) = delete;
@@ -32,23 +35,9 @@ class [[nodiscard]] RecvAwaiter final : public keel::detail::Leaf {
     if (registered_) chan_->rx_waker().clear();
   }
 
-  bool await_ready() {
-    if (!keel::detail::coop_has_budget()) return false;
-    if (!chan_->recv_ready()) return false;
-    keel::detail::coop_proceed();
-    return true;
-  }
-  bool await_suspend(std::coroutine_handle<> h) {
-    waker_ = keel::detail::current_waker(await_point.what);
-    if (!keel::detail::coop_has_budget()) {
-      keel::detail::park_current(h, this);
-      waker_.wake_by_ref();  // yield first; poll_ready registers if still empty
-      return true;
-    }
-    if (!arm_and_recheck()) return false;
-    keel::detail::park_current(h, this);
-    return true;
-  }
+  // CoopLeaf's hooks.
+  bool ready_now() { return chan_->recv_ready(); }
+  bool register_wait() { return arm_and_recheck(); }
   bool poll_ready() override {
     if (chan_->recv_ready()) {
       if (registered_) chan_->rx_waker().disarm();
@@ -66,7 +55,7 @@ class [[nodiscard]] RecvAwaiter final : public keel::detail::Leaf {
   // Registers and re-checks; true when still not ready (the task may park).
   bool arm_and_recheck() {
     registered_ = true;
-    chan_->rx_waker().register_and_arm(waker_);
+    chan_->rx_waker().register_and_arm(this->waker_);
     if (chan_->recv_ready()) {
       chan_->rx_waker().disarm();
       return false;
@@ -75,8 +64,70 @@ class [[nodiscard]] RecvAwaiter final : public keel::detail::Leaf {
   }
 
   Chan* chan_;
-  Waker waker_;
   bool registered_ = false;
+};
+
+// The receiving handle of both mpsc channels (bounded and unbounded differ only in their Chan):
+// mpsc::Receiver<T> and mpsc::UnboundedReceiver<T> derive from it. Chan names its handles'
+// messages with kRecvWhat and kReceiverMisuse.
+template <class Chan, class T>
+class MpscReceiver {
+ public:
+  MpscReceiver() = default;
+  explicit MpscReceiver(Chan* c) : chan_(c) {}
+  MpscReceiver(MpscReceiver&& o) noexcept : chan_(std::exchange(o.chan_, nullptr)) {}
+  MpscReceiver& operator=(MpscReceiver&& o) noexcept {
+    if (this != &o) {
+      reset();
+      chan_ = std::exchange(o.chan_, nullptr);
+    }
+    return *this;
+  }
+  ~MpscReceiver() { reset(); }
+
+  bool valid() const { return chan_ != nullptr; }
+
+  // The next value, or nullopt once closed and drained. Keep the receiver alive meanwhile.
+  RecvAwaiter<Chan, T> recv(std::source_location where = std::source_location::current()) {
+    return RecvAwaiter<Chan, T>(checked(), Chan::kRecvWhat, where);
+  }
+  // Never waits: ok (the value), is_empty(), or is_closed() (closed and drained).
+  ChannelResult<T> try_recv() {
+    Chan* c = checked();
+    std::optional<T> v;
+    if (c->try_pop(v)) return ChannelResult<T>::success(std::move(*v), "mpsc try_recv");
+    if (c->drained()) {
+      // A value published just before the last sender left is still ours.
+      if (c->try_pop(v)) return ChannelResult<T>::success(std::move(*v), "mpsc try_recv");
+      return ChannelResult<T>::failure(ChannelError::kClosed, "mpsc try_recv");
+    }
+    return ChannelResult<T>::failure(ChannelError::kEmpty, "mpsc try_recv");
+  }
+  // Refuses new sends (waiting senders fail); values already sent stay receivable.
+  void close() { checked()->close_rx(); }
+  // Values in flight (a snapshot, includes sends in progress).
+  std::size_t len() const { return checked()->len(); }
+  bool is_empty() const { return len() == 0; }
+
+ protected:
+  Chan* checked() const {
+    if (!chan_) misuse(Chan::kReceiverMisuse);
+    return chan_;
+  }
+
+ private:
+  void reset() {
+    Chan* c = std::exchange(chan_, nullptr);
+    if (!c) return;
+    c->close_rx();
+    c->rx_waker().clear();
+    // Destroy what is buffered now (its permits go back); later arrivals die with the chan.
+    std::optional<T> v;
+    while (c->try_pop(v)) v.reset();
+    c->drop_ref();
+  }
+
+  Chan* chan_ = nullptr;
 };
 
 // Completes when `notifier` is closed.

@@ -38,6 +38,10 @@ namespace detail {
 template <class T>
 class UnboundedChan {
  public:
+  // Names in the UnboundedReceiver's messages (see channel_detail::MpscReceiver).
+  static constexpr const char* kRecvWhat = "mpsc::UnboundedReceiver::recv";
+  static constexpr const char* kReceiverMisuse = "mpsc UnboundedReceiver used after move";
+
   void add_ref() {
     // ORDERING: relaxed: the caller already holds a reference.
     refs_.fetch_add(1, std::memory_order_relaxed);
@@ -174,57 +178,9 @@ class UnboundedSender {
 };
 
 template <class T>
-class UnboundedReceiver {
+class UnboundedReceiver : public channel_detail::MpscReceiver<detail::UnboundedChan<T>, T> {
  public:
-  UnboundedReceiver() = default;
-  explicit UnboundedReceiver(detail::UnboundedChan<T>* c) : chan_(c) {}
-  UnboundedReceiver(UnboundedReceiver&& o) noexcept : chan_(std::exchange(o.chan_, nullptr)) {}
-  UnboundedReceiver& operator=(UnboundedReceiver&& o) noexcept {
-    if (this != &o) {
-      reset();
-      chan_ = std::exchange(o.chan_, nullptr);
-    }
-    return *this;
-  }
-  ~UnboundedReceiver() { reset(); }
-
-  bool valid() const { return chan_ != nullptr; }
-  // The next value, or nullopt once closed and drained.
-  channel_detail::RecvAwaiter<detail::UnboundedChan<T>, T> recv(
-      std::source_location where = std::source_location::current()) {
-    return channel_detail::RecvAwaiter<detail::UnboundedChan<T>, T>(
-        checked(), "mpsc::UnboundedReceiver::recv", where);
-  }
-  // Never waits: ok (the value), is_empty(), or is_closed() (closed and drained).
-  TryRecvResult<T> try_recv() {
-    detail::UnboundedChan<T>* c = checked();
-    std::optional<T> v;
-    if (c->try_pop(v)) return TryRecvResult<T>::success(std::move(*v), "mpsc try_recv");
-    if (c->drained()) {
-      if (c->try_pop(v)) return TryRecvResult<T>::success(std::move(*v), "mpsc try_recv");
-      return TryRecvResult<T>::failure(ChannelError::kClosed, "mpsc try_recv");
-    }
-    return TryRecvResult<T>::failure(ChannelError::kEmpty, "mpsc try_recv");
-  }
-  void close() { checked()->close_rx(); }
-  std::size_t len() const { return checked()->len(); }
-  bool is_empty() const { return len() == 0; }
-
- private:
-  detail::UnboundedChan<T>* checked() const {
-    if (!chan_) channel_detail::misuse("mpsc UnboundedReceiver used after move");
-    return chan_;
-  }
-  void reset() {
-    detail::UnboundedChan<T>* c = std::exchange(chan_, nullptr);
-    if (!c) return;
-    c->close_rx();
-    c->rx_waker().clear();
-    std::optional<T> v;
-    while (c->try_pop(v)) v.reset();
-    c->drop_ref();
-  }
-  detail::UnboundedChan<T>* chan_ = nullptr;
+  using channel_detail::MpscReceiver<detail::UnboundedChan<T>, T>::MpscReceiver;
 };
 
 template <class T>
