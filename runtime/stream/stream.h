@@ -135,8 +135,7 @@ class StreamPromise final : public FrameAllocated {
       // Not suspended at a leaf: the generator is at its start or just yielded.
       resume_ = ResumePoint{self, nullptr, outer->locals};
     }
-    poll_resume_point(inner, resume_);
-    current_poll = outer;
+    poll_resume_point(inner, resume_);  // restores `outer` as the current context
     if (value_.has_value() || self.done()) {
       waker_->clear_target();  // do not keep the consumer alive past its wait
       return true;
@@ -144,14 +143,13 @@ class StreamPromise final : public FrameAllocated {
     return false;
   }
 
-  std::optional<T> take(std::coroutine_handle<StreamPromise> self) {
+  std::optional<T> take() {
     if (exception_) std::rethrow_exception(std::exchange(exception_, nullptr));
     if (value_.has_value()) {
       std::optional<T> out(std::move(value_));
       value_.reset();
       return out;
     }
-    (void)self;
     return std::nullopt;
   }
 
@@ -175,20 +173,13 @@ class [[nodiscard]] Stream {
   using Handle = std::coroutine_handle<promise_type>;
 
   Stream() noexcept = default;
-  explicit Stream(Handle h) noexcept : handle_(h) {}
-  Stream(Stream&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
-  Stream& operator=(Stream&& other) noexcept {
-    if (this != &other) {
-      reset();
-      handle_ = std::exchange(other.handle_, {});
-    }
-    return *this;
-  }
+  explicit Stream(Handle h) noexcept : frame_(h) {}
+  Stream(Stream&&) noexcept = default;
+  Stream& operator=(Stream&&) noexcept = default;
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
-  ~Stream() { reset(); }
 
-  bool valid() const noexcept { return static_cast<bool>(handle_); }
+  bool valid() const noexcept { return static_cast<bool>(frame_); }
 
   // The awaiter next() returns: a leaf that polls the generator.
   class [[nodiscard]] NextAwaiter final : public detail::Leaf {
@@ -207,7 +198,7 @@ class [[nodiscard]] Stream {
     }
     std::optional<T> await_resume() {
       if (!h_) return std::nullopt;
-      return h_.promise().take(h_);
+      return h_.promise().take();
     }
     bool poll_ready() override { return h_.promise().poll(h_); }
 
@@ -218,14 +209,11 @@ class [[nodiscard]] Stream {
   // The next value, or nullopt once the generator has finished. A finished Stream keeps
   // answering nullopt. Await it at once; the Stream must outlive the await.
   NextAwaiter next(std::source_location where = std::source_location::current()) {
-    return NextAwaiter(handle_, where);
+    return NextAwaiter(frame_.get(), where);
   }
 
  private:
-  void reset() noexcept {
-    if (handle_) std::exchange(handle_, {}).destroy();
-  }
-  Handle handle_{};
+  detail::UniqueCoroutine<promise_type> frame_;
 };
 
 namespace detail {

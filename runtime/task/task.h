@@ -104,6 +104,34 @@ class Promise<void> final : public PromiseBase {
   void take() { rethrow_if_failed(); }
 };
 
+// Owns a coroutine frame: destroys it (wherever it is suspended) unless released. The one
+// owning handle behind Task and Stream.
+template <class P>
+class UniqueCoroutine {
+ public:
+  UniqueCoroutine() noexcept = default;
+  explicit UniqueCoroutine(std::coroutine_handle<P> h) noexcept : h_(h) {}
+  UniqueCoroutine(UniqueCoroutine&& other) noexcept : h_(std::exchange(other.h_, {})) {}
+  UniqueCoroutine& operator=(UniqueCoroutine&& other) noexcept {
+    if (this != &other) {
+      reset();
+      h_ = std::exchange(other.h_, {});
+    }
+    return *this;
+  }
+  ~UniqueCoroutine() { reset(); }
+
+  std::coroutine_handle<P> get() const noexcept { return h_; }
+  std::coroutine_handle<P> release() noexcept { return std::exchange(h_, {}); }
+  void reset() noexcept {
+    if (h_) std::exchange(h_, {}).destroy();
+  }
+  explicit operator bool() const noexcept { return static_cast<bool>(h_); }
+
+ private:
+  std::coroutine_handle<P> h_{};
+};
+
 }  // namespace detail
 
 template <class T>
@@ -114,21 +142,14 @@ class [[nodiscard]] Task {
   using Handle = std::coroutine_handle<promise_type>;
 
   Task() noexcept = default;
-  explicit Task(Handle h) noexcept : handle_(h) {}
-  Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
-  Task& operator=(Task&& other) noexcept {
-    if (this != &other) {
-      reset();
-      handle_ = std::exchange(other.handle_, {});
-    }
-    return *this;
-  }
+  explicit Task(Handle h) noexcept : frame_(h) {}
+  Task(Task&&) noexcept = default;
+  Task& operator=(Task&&) noexcept = default;
   Task(const Task&) = delete;
   Task& operator=(const Task&) = delete;
-  ~Task() { reset(); }
 
-  bool valid() const noexcept { return static_cast<bool>(handle_); }
-  bool done() const noexcept { return handle_.done(); }
+  bool valid() const noexcept { return static_cast<bool>(frame_); }
+  bool done() const noexcept { return frame_.get().done(); }
 
   auto operator co_await() && noexcept {
     struct Awaiter {
@@ -140,20 +161,17 @@ class [[nodiscard]] Task {
       }
       T await_resume() { return h.promise().take(); }
     };
-    if (!handle_) std::abort();  // awaiting a moved-from Task is a bug
-    return Awaiter{handle_};
+    if (!frame_) std::abort();  // awaiting a moved-from Task is a bug
+    return Awaiter{frame_.get()};
   }
 
   // For schedulers and combinators: the root coroutine and its result.
-  Handle handle() const noexcept { return handle_; }
-  T take_result() { return handle_.promise().take(); }
-  Handle release() noexcept { return std::exchange(handle_, {}); }
+  Handle handle() const noexcept { return frame_.get(); }
+  T take_result() { return frame_.get().promise().take(); }
+  Handle release() noexcept { return frame_.release(); }
 
  private:
-  void reset() noexcept {
-    if (handle_) std::exchange(handle_, {}).destroy();
-  }
-  Handle handle_{};
+  detail::UniqueCoroutine<promise_type> frame_;
 };
 
 namespace detail {
