@@ -27,9 +27,11 @@
 #include <coroutine>
 #include <source_location>
 #include <sys/types.h>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "runtime/io/interest.h"
+#include "runtime/io/io_op.h"
 #include "runtime/io/scheduled_io.h"
 #include "runtime/task/context.h"
 #include "runtime/task/task.h"
@@ -114,6 +116,15 @@ class AsyncFd {
   ReadinessAwaiter ready(Interest interest,
                          std::source_location where = std::source_location::current()) {
     return ReadinessAwaiter(io_, interest, where);
+  }
+
+  // One syscall as an allocation-free leaf awaiter (see io/io_op.h): `op` runs when the fd is
+  // ready, and again after each EAGAIN and new readiness; `drained(result)` says a successful
+  // result emptied the kernel buffer. Await at once; the AsyncFd must outlive the await.
+  template <class Op, class Drained = detail::NeverDrained>
+  detail::IoOp<Op, Drained> io_op(Interest interest, const char* what, Op op,
+                                  Drained drained = {}) {
+    return detail::IoOp<Op, Drained>(io_, interest, what, std::move(op), std::move(drained));
   }
 
   // Runs `op` (a syscall wrapper returning a negative value and setting errno on failure)
