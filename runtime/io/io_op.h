@@ -25,6 +25,11 @@
 // (then await_resume was called and the result delivered) or never ran, so nothing is lost.
 // The op must therefore perform the whole transfer in one syscall, as recv/send/accept do.
 //
+// Hang-ups are sticky: closed and error bits are never cleared (see scheduled_io.h), so an op
+// on an fd that polled as hung up retries its syscall instead of waiting. Register a stream
+// socket only once connect(2) has started: an unconnected one polls as hung up (see
+// net/detail/socket.h, connect_and_register).
+//
 // Budget: a ready IoOp spends one unit of the cooperative budget; with the budget spent it
 // yields before trying (see task/context.h).
 //

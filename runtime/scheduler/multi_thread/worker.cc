@@ -98,12 +98,14 @@ void MultiThreadScheduler::schedule(TaskHeader* task, ScheduleKind kind) {
     w->counters.local_schedules.add();
     if (w->in_driver) {
       // Woken by the driver (I/O, timers): to the ring, or the head of the global queue when
-      // the ring is full, never behind a backlog of spawns.
+      // the ring is full, never behind a backlog of spawns. No notify per task: one driver
+      // turn dispatches many events, and waking a sleeper for each cost a futex wake (often
+      // an eventfd write too) per event. The turn's caller (park, maintenance) notifies once
+      // afterwards if the ring holds more than the task this worker runs next.
       if (!w->queue.try_push_back(task)) {
         w->counters.overflows.add();
         if (!inject_.push_front(task)) task->drop_ref();
       }
-      notify_parked();
       return;
     }
     if (kind == ScheduleKind::kYield || shuffle_point()) {
