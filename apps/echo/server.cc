@@ -8,6 +8,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <memory>
 #include <string>
 
 #include "apps/echo/config.h"
@@ -47,14 +48,20 @@ keel::Task<int> serve(echo::ServerConfig config) {
   keel::sync::CancellationToken stop;
   keel::JoinHandle<void> watcher =
       keel::spawn(stop_on_signal(std::move(*interrupt), std::move(*terminate), stop));
-  echo::OnListening on_listening = [config](const std::string& a) { print_listening(a, config); };
-  absl::Status st = co_await echo::run_server(config, stop, on_listening);
+  // Set by run_server's own task (which this one awaits), read after it returned.
+  auto address = std::make_shared<std::string>(config.listen);
+  echo::OnListening on_listening = [config, address](const std::string& a) {
+    *address = a;
+    print_listening(a, config);
+  };
+  keel::Task<absl::Status> serving = echo::run_server(config, stop, on_listening);
+  absl::Status st = co_await std::move(serving);
   watcher.abort();
   if (!st.ok()) {
     std::fprintf(stderr, "echo server: %s\n", std::string(st.message()).c_str());
     co_return 1;
   }
-  std::fprintf(stderr, "echo server stopped (%s)\n", config.listen.c_str());
+  std::fprintf(stderr, "echo server stopped (%s)\n", address->c_str());
   co_return 0;
 }
 
