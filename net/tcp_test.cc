@@ -66,6 +66,21 @@ std::pair<TcpListener, SocketAddr> listen_local() {
   return {std::move(*l), addr};
 }
 
+// A client connected to `listener` and the server's end of that connection.
+struct Connected {
+  TcpStream client;
+  TcpStream server;
+  SocketAddr client_addr;
+};
+
+Task<absl::StatusOr<Connected>> connect_pair(TcpListener& listener, SocketAddr addr) {
+  absl::StatusOr<TcpStream> client = co_await TcpStream::connect(addr);
+  if (!client.ok()) co_return client.status();
+  absl::StatusOr<std::pair<TcpStream, SocketAddr>> server = co_await listener.accept();
+  if (!server.ok()) co_return server.status();
+  co_return Connected{std::move(*client), std::move(server->first), server->second};
+}
+
 std::string pattern(std::size_t n, int seed) {
   std::string s(n, '\0');
   for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i * 7 + seed) % 26);
@@ -221,13 +236,13 @@ KEEL_TEST(Tcp, ConnectTimesOutThroughTimeout) {
 
 KEEL_TEST(Tcp, Options) {
   auto [listener, addr] = listen_local();
-  absl::StatusOr<TcpStream> s = co_await TcpStream::connect(addr);
-  KEEL_ASSERT_OK(s);
-  absl::StatusOr<std::pair<TcpStream, SocketAddr>> peer = co_await listener.accept();
-  KEEL_ASSERT_OK(peer);
+  absl::StatusOr<Connected> c = co_await connect_pair(listener, addr);
+  KEEL_ASSERT_OK(c);
+  TcpStream* s = &c->client;
+  TcpStream* peer = &c->server;
   EXPECT_EQ(*s->peer_addr(), addr);
-  EXPECT_EQ(*s->local_addr(), peer->second);
-  EXPECT_EQ(*peer->first.peer_addr(), peer->second);
+  EXPECT_EQ(*s->local_addr(), c->client_addr);
+  EXPECT_EQ(*peer->peer_addr(), c->client_addr);
   KEEL_ASSERT_OK(s->set_nodelay(true));
   EXPECT_TRUE(*s->nodelay());
   KEEL_ASSERT_OK(s->set_nodelay(false));
@@ -241,7 +256,7 @@ KEEL_TEST(Tcp, Options) {
   absl::Status bad = s->set_ttl(1000);
   EXPECT_TRUE(absl::StrContains(bad.message(), "setsockopt IP_TTL " + addr.to_string())) << bad;
   // peek leaves the bytes for the next read.
-  KEEL_ASSERT_OK(co_await io::write_all(peer->first, "abc"));
+  KEEL_ASSERT_OK(co_await io::write_all(*peer, "abc"));
   char buf[8];
   absl::StatusOr<std::size_t> n = co_await s->peek(std::span<char>(buf));
   KEEL_ASSERT_OK(n);
@@ -251,9 +266,9 @@ KEEL_TEST(Tcp, Options) {
   // Borrowed halves.
   auto [r, w] = s->split();
   KEEL_ASSERT_OK(co_await io::write_all(w, "xy"));
-  KEEL_ASSERT_OK(co_await io::read_exact(peer->first, std::span<char>(buf, 2)));
+  KEEL_ASSERT_OK(co_await io::read_exact(*peer, std::span<char>(buf, 2)));
   EXPECT_EQ(std::string(buf, 2), "xy");
-  KEEL_ASSERT_OK(co_await io::write_all(peer->first, "z"));
+  KEEL_ASSERT_OK(co_await io::write_all(*peer, "z"));
   KEEL_ASSERT_OK(co_await io::read_exact(r, std::span<char>(buf, 1)));
   EXPECT_EQ(buf[0], 'z');
 }
@@ -283,13 +298,13 @@ KEEL_TEST(Tcp, BindErrorsNameTheAddress) {
 KEEL_TEST(Tcp, CancelledReadLosesNothing) {
   time::pause();
   auto [listener, addr] = listen_local();
-  absl::StatusOr<TcpStream> s = co_await TcpStream::connect(addr);
-  KEEL_ASSERT_OK(s);
-  absl::StatusOr<std::pair<TcpStream, SocketAddr>> peer = co_await listener.accept();
-  KEEL_ASSERT_OK(peer);
+  absl::StatusOr<Connected> c = co_await connect_pair(listener, addr);
+  KEEL_ASSERT_OK(c);
+  TcpStream* s = &c->client;
+  TcpStream* peer = &c->server;
   absl::StatusOr<std::size_t> r = co_await timeout(milliseconds(50), read_some(*s));
   EXPECT_TRUE(absl::IsDeadlineExceeded(r.status())) << r.status();
-  KEEL_ASSERT_OK(co_await io::write_all(peer->first, "after"));
+  KEEL_ASSERT_OK(co_await io::write_all(*peer, "after"));
   char buf[5];
   KEEL_ASSERT_OK(co_await io::read_exact(*s, std::span<char>(buf)));
   EXPECT_EQ(std::string(buf, 5), "after");
@@ -315,10 +330,10 @@ Task<absl::StatusOr<std::size_t>> write_chunk(TcpStream& s, const std::string& c
 KEEL_TEST(Tcp, CancelledWriteWritesNothing) {
   time::pause();
   auto [listener, addr] = listen_local();
-  absl::StatusOr<TcpStream> s = co_await TcpStream::connect(addr);
-  KEEL_ASSERT_OK(s);
-  absl::StatusOr<std::pair<TcpStream, SocketAddr>> peer = co_await listener.accept();
-  KEEL_ASSERT_OK(peer);
+  absl::StatusOr<Connected> c = co_await connect_pair(listener, addr);
+  KEEL_ASSERT_OK(c);
+  TcpStream* s = &c->client;
+  TcpStream* peer = &c->server;
   // Fill the send path (nobody reads) until a write has to wait, then cancel that write.
   const std::string chunk = pattern(64 << 10, 3);
   std::size_t accepted = 0;
@@ -331,7 +346,7 @@ KEEL_TEST(Tcp, CancelledWriteWritesNothing) {
   KEEL_ASSERT_OK(s->shutdown_now(SHUT_WR));
   // The peer receives exactly the bytes the completed writes reported.
   std::string got;
-  absl::StatusOr<std::size_t> total = co_await io::read_to_end(peer->first, got);
+  absl::StatusOr<std::size_t> total = co_await io::read_to_end(*peer, got);
   KEEL_ASSERT_OK(total);
   EXPECT_EQ(*total, accepted);
 }

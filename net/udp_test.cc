@@ -24,27 +24,14 @@
 namespace keel::net {
 namespace {
 
+using testing::parked_on;
+
 using std::chrono::seconds;
 
 std::span<const char> bytes(std::string_view s) {
   return std::span<const char>(s.data(), s.size());
 }
 
-// The task dump's "waiting on <what>" for the task behind `h`: its awaiter is linked.
-template <class T>
-Task<bool> parked_on(const JoinHandle<T>& h, const char* what) {
-  std::string entry = "\ntask " + std::to_string(h.id()) + " ";
-  std::string needle = std::string("waiting on ") + what;
-  co_return co_await testing::eventually([&] {
-    std::string dump = Handle::current().dump();
-    std::size_t at = dump.find(entry);
-    if (at == std::string::npos) return false;
-    std::size_t end = dump.find("\ntask ", at + 1);
-    return dump.substr(at, end == std::string::npos ? std::string::npos : end - at).find(needle) !=
-               std::string::npos &&
-           !h.is_finished();
-  });
-}
 
 // Receives one datagram as a string.
 Task<absl::StatusOr<std::string>> recv_string(UdpSocket* s) {

@@ -35,19 +35,12 @@ absl::StatusOr<UnixDatagram> UnixDatagram::unbound() {
 }
 
 absl::StatusOr<std::pair<UnixDatagram, UnixDatagram>> UnixDatagram::pair() {
-  int fds[2];
-  if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
-    return io_error(errno, "socketpair", "unix datagram");
-  }
-  absl::StatusOr<AsyncFd> a = AsyncFd::create(fds[0]);
-  if (!a.ok()) {
-    ::close(fds[1]);
-    return a.status();
-  }
-  absl::StatusOr<AsyncFd> b = AsyncFd::create(fds[1]);
-  if (!b.ok()) return b.status();
-  return std::pair<UnixDatagram, UnixDatagram>(UnixDatagram(std::move(*a), "unix datagram pair"),
-                                               UnixDatagram(std::move(*b), "unix datagram pair"));
+  absl::StatusOr<std::pair<AsyncFd, AsyncFd>> fds =
+      detail::registered_pair(SOCK_DGRAM, "unix datagram");
+  if (!fds.ok()) return fds.status();
+  return std::pair<UnixDatagram, UnixDatagram>(
+      UnixDatagram(std::move(fds->first), "unix datagram pair"),
+      UnixDatagram(std::move(fds->second), "unix datagram pair"));
 }
 
 absl::StatusOr<UnixDatagram> UnixDatagram::from_fd(int fd) {

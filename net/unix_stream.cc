@@ -35,19 +35,11 @@ Task<absl::StatusOr<UnixStream>> UnixStream::connect(UnixAddr addr) {
 }
 
 absl::StatusOr<std::pair<UnixStream, UnixStream>> UnixStream::pair() {
-  int fds[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
-    return io_error(errno, "socketpair", "unix stream");
-  }
-  absl::StatusOr<AsyncFd> a = AsyncFd::create(fds[0]);
-  if (!a.ok()) {
-    ::close(fds[1]);
-    return a.status();
-  }
-  absl::StatusOr<AsyncFd> b = AsyncFd::create(fds[1]);
-  if (!b.ok()) return b.status();
-  return std::pair<UnixStream, UnixStream>(UnixStream(std::move(*a), "unix pair"),
-                                           UnixStream(std::move(*b), "unix pair"));
+  absl::StatusOr<std::pair<AsyncFd, AsyncFd>> fds =
+      detail::registered_pair(SOCK_STREAM, "unix stream");
+  if (!fds.ok()) return fds.status();
+  return std::pair<UnixStream, UnixStream>(UnixStream(std::move(fds->first), "unix pair"),
+                                           UnixStream(std::move(fds->second), "unix pair"));
 }
 
 absl::StatusOr<UnixStream> UnixStream::from_fd(int fd) {

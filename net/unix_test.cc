@@ -34,6 +34,8 @@
 namespace keel::net {
 namespace {
 
+using testing::parked_on;
+
 using std::chrono::seconds;
 
 std::span<const char> bytes(std::string_view s) {
@@ -77,21 +79,6 @@ std::string fresh_abstract(std::string_view stem) {
          std::to_string(n.fetch_add(1, std::memory_order_relaxed));
 }
 
-// The task dump's "waiting on <what>" for the task behind `h`: its awaiter is linked.
-template <class T>
-Task<bool> parked_on(const JoinHandle<T>& h, const char* what) {
-  std::string entry = "\ntask " + std::to_string(h.id()) + " ";
-  std::string needle = std::string("waiting on ") + what;
-  co_return co_await testing::eventually([&] {
-    std::string dump = Handle::current().dump();
-    std::size_t at = dump.find(entry);
-    if (at == std::string::npos) return false;
-    std::size_t end = dump.find("\ntask ", at + 1);
-    return dump.substr(at, end == std::string::npos ? std::string::npos : end - at).find(needle) !=
-               std::string::npos &&
-           !h.is_finished();
-  });
-}
 
 // One read as a string ("" at end of stream).
 Task<absl::StatusOr<std::string>> read_some(UnixStream* s) {

@@ -59,4 +59,19 @@ absl::StatusOr<UnixAddr> peer_unix_addr(int fd, std::string_view target) {
   return UnixAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
 }
 
+absl::StatusOr<std::pair<AsyncFd, AsyncFd>> registered_pair(int type, std::string_view what) {
+  int fds[2];
+  if (::socketpair(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
+    return io_error(errno, "socketpair", what);
+  }
+  absl::StatusOr<AsyncFd> a = AsyncFd::create(fds[0]);
+  if (!a.ok()) {
+    ::close(fds[1]);
+    return a.status();
+  }
+  absl::StatusOr<AsyncFd> b = AsyncFd::create(fds[1]);
+  if (!b.ok()) return b.status();
+  return std::pair<AsyncFd, AsyncFd>(std::move(*a), std::move(*b));
+}
+
 }  // namespace keel::net::detail

@@ -6,9 +6,11 @@
 #define KEEL_NET_DETAIL_UNIX_SOCKET_H_
 
 #include <string_view>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "net/unix_addr.h"
+#include "runtime/io/async_fd.h"
 
 namespace keel::net::detail {
 
@@ -16,6 +18,10 @@ namespace keel::net::detail {
 // the error names it and says what to do: "bind /tmp/s: Address already in use (the path
 // exists: remove a stale socket file before binding)". The errno rides along (error.h).
 absl::StatusOr<int> new_bound_unix_socket(int type, const UnixAddr& addr);
+
+// socketpair(AF_UNIX, type) with both ends non-blocking and registered with the driver;
+// errors read "socketpair <what>: ...".
+absl::StatusOr<std::pair<AsyncFd, AsyncFd>> registered_pair(int type, std::string_view what);
 
 // getsockname / getpeername as a UnixAddr; errors name `target`.
 absl::StatusOr<UnixAddr> local_unix_addr(int fd, std::string_view target);

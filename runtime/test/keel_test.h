@@ -81,6 +81,27 @@ Task<bool> eventually(Pred pred, Duration give_up = std::chrono::seconds(60)) {
   co_return true;
 }
 
+// Waits until the task behind `h` is parked on `what` (as the runtime's task dump shows it,
+// "waiting on <what>"): its awaiter is then linked, so that whatever the test does next
+// happens to a waiting task. The dump reads task states with relaxed loads; is_finished()
+// then loads the task's state with acquire, which orders everything the task did before it
+// suspended before what the caller does next. Await at once (it borrows `h`).
+template <class T>
+Task<bool> parked_on(const JoinHandle<T>& h, const char* what) {
+  // This task's own entry in the dump (entries start with "task <id> "), not any task's.
+  std::string entry = "\ntask " + std::to_string(h.id()) + " ";
+  std::string needle = std::string("waiting on ") + what;
+  co_return co_await eventually([&] {
+    std::string dump = Handle::current().dump();
+    std::size_t at = dump.find(entry);
+    if (at == std::string::npos) return false;
+    std::size_t end = dump.find("\ntask ", at + 1);
+    return dump.substr(at, end == std::string::npos ? std::string::npos : end - at)
+                   .find(needle) != std::string::npos &&
+           !h.is_finished();
+  });
+}
+
 // Yields `yields` times, so that whatever was going to happen (wrongly) gets the chance.
 inline Task<void> settle(int yields = 200) {
   for (int i = 0; i < yields; ++i) co_await yield_now();
