@@ -14,6 +14,7 @@
 
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -101,10 +102,11 @@ Task<absl::Status> serve_stream(Listener listener, ServerConfig config,
   auto open = std::make_shared<OpenConnections>();
   for (;;) {
     // The permit first: over the limit, connections wait in the backlog, not in memory.
-    std::optional<absl::StatusOr<OwnedSemaphorePermit>> permit =
-        co_await shutdown.run_until_cancelled(acquire_permit(limit));
+    auto acquiring = shutdown.run_until_cancelled(acquire_permit(limit));
+    std::optional<absl::StatusOr<OwnedSemaphorePermit>> permit = co_await std::move(acquiring);
     if (!permit.has_value()) break;
-    auto accepted = co_await shutdown.run_until_cancelled(listener.accept());
+    auto accepting = shutdown.run_until_cancelled(listener.accept());
+    auto accepted = co_await std::move(accepting);
     if (!accepted.has_value()) break;
     if (!accepted->ok()) co_return accepted->status();  // the listener itself failed
     keel::JoinHandle<void> detached = keel::spawn(serve_connection(
@@ -117,8 +119,9 @@ Task<absl::Status> serve_stream(Listener listener, ServerConfig config,
   std::fprintf(stderr, "echo server: stopping; waiting up to %lld ms for %zu open connection%s\n",
                static_cast<long long>(config.shutdown_timeout.count()), busy,
                busy == 1 ? "" : "s");
-  absl::Status idle =
-      co_await keel::timeout(config.shutdown_timeout, wait_all_returned(limit, config.max_connections));
+  Task<absl::Status> draining =
+      keel::timeout(config.shutdown_timeout, wait_all_returned(limit, config.max_connections));
+  absl::Status idle = co_await std::move(draining);
   if (absl::IsDeadlineExceeded(idle)) {
     std::size_t closed = open->close_all();
     std::fprintf(stderr, "echo server: grace period over; closed %zu connection%s\n", closed,
@@ -134,7 +137,12 @@ Task<absl::Status> udp_loop(std::shared_ptr<keel::net::UdpSocket> socket) {
   std::unique_ptr<char[]> buf = std::make_unique<char[]>(65536);
   for (;;) {
     auto got = co_await socket->recv_from(std::span<char>(buf.get(), 65536));
-    if (!got.ok()) continue;  // e.g. ECONNREFUSED from an earlier reply's ICMP: not ours
+    if (!got.ok()) {
+      // The socket is gone (the runtime shuts down): stop. Anything else (ECONNREFUSED from
+      // an earlier reply's ICMP) belongs to one peer, not to the server.
+      if (keel::net::errno_of(got.status()) == ECANCELED) co_return got.status();
+      continue;
+    }
     auto [n, from] = *got;
     (void)co_await socket->send_to(std::span<const char>(buf.get(), n), from);
   }

@@ -156,7 +156,6 @@ KEEL_TEST(Connection, EchoClosedLoopPipelined) {
   EXPECT_EQ(r.requests, 301u);
   EXPECT_EQ(r.errors.total(), 0u) << r.first_error;
   EXPECT_EQ(r.latency.count(), 301u);
-  EXPECT_GT(r.duration_s, -1.0);
 }
 
 KEEL_TEST(Connection, RedisPipelinedSet) {
