@@ -53,8 +53,15 @@ Task<absl::StatusOr<std::uint64_t>> copy(R& r, W& w, std::size_t buffer_size = k
     absl::StatusOr<std::size_t> n = co_await r.read(std::span<char>(buf.get(), buffer_size));
     if (!n.ok()) co_return n.status();
     if (*n == 0) break;
-    absl::Status s = co_await write_all(w, std::span<const char>(buf.get(), *n));
-    if (!s.ok()) co_return s;
+    // write_all's loop, inline: a Task per chunk would cost a frame on the hot path of every
+    // proxy and echo loop, and the first write nearly always takes the whole chunk.
+    for (std::size_t done = 0; done < *n;) {
+      absl::StatusOr<std::size_t> m =
+          co_await w.write(std::span<const char>(buf.get() + done, *n - done));
+      if (!m.ok()) co_return m.status();
+      if (*m == 0) co_return detail::write_zero_error("copy", done, *n);
+      done += *m;
+    }
     total += *n;
   }
   absl::Status s = co_await w.flush();
