@@ -98,13 +98,20 @@ void MultiThreadScheduler::schedule(TaskHeader* task, ScheduleKind kind) {
     w->counters.local_schedules.add();
     if (w->in_driver) {
       // Woken by the driver (I/O, timers): to the ring, or the head of the global queue when
-      // the ring is full, never behind a backlog of spawns. No notify per task: one driver
-      // turn dispatches many events, and waking a sleeper for each cost a futex wake (often
-      // an eventfd write too) per event. The turn's caller (park, maintenance) notifies once
-      // afterwards if the ring holds more than the task this worker runs next.
+      // the ring is full, never behind a backlog of spawns. A sleeper is woken during the
+      // turn only when the turn has queued a burst (kDriverBurst tasks: a wave of expiring
+      // timers, many connections at once) that needs a second worker before the turn ends;
+      // otherwise the turn's caller (park, maintenance) notifies once afterwards if the ring
+      // holds more than the task this worker runs next. Waking one per task instead cost a
+      // futex wake per I/O event, and the woken searcher's own notify then woke the driver's
+      // owner through the eventfd: two wake-ups per event for no extra work.
       if (!w->queue.try_push_back(task)) {
         w->counters.overflows.add();
         if (!inject_.push_front(task)) task->drop_ref();
+      }
+      if (!w->turn_notified && w->queue.len() >= kDriverBurst) {
+        w->turn_notified = true;
+        notify_parked();
       }
       return;
     }
@@ -237,6 +244,7 @@ void MultiThreadScheduler::run_task(Worker& w, TaskHeader* task) {
 void MultiThreadScheduler::maintenance(Worker& w) {
   if (!driver_->try_lock()) return;
   w.in_driver = true;
+  w.turn_notified = false;
   driver_->park(Duration::zero(), false);
   w.in_driver = false;
   driver_->unlock();
@@ -268,6 +276,7 @@ void MultiThreadScheduler::park(Worker& w) {
   for (;;) {
     bool idle = idle_.num_unparked() == 0 && inject_.is_empty() && blocking_idle();
     w.in_driver = true;
+    w.turn_notified = false;
     std::size_t woken = w.parker.park(std::nullopt, idle);
     w.in_driver = false;
     if (shutdown_.load(std::memory_order_acquire)) return;
