@@ -41,6 +41,8 @@ set -euo pipefail
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_root=$(cd "$script_dir/.." && pwd)
+# shellcheck source=benchmarks/lib/peer_packages.sh
+source "$repo_root/benchmarks/lib/peer_packages.sh"
 tokio_dir=$repo_root/benchmarks/peers/tokio_echo
 asio_dir=$repo_root/benchmarks/peers/asio_echo
 # Keel's binaries are found after the build (see below), not through the bazel-bin symlink.
@@ -140,20 +142,7 @@ if ((build)); then
   (cd "$repo_root" && ./bazelw build -c opt "${targets[@]}") >&2
   # The peers build from Debian's packages; install them (and a Rust toolchain, when the
   # machine has none) the way ./bazelw installs Keel's dependencies.
-  peer_pkgs=(librust-tokio-dev libboost-dev)
-  command -v cargo >/dev/null || peer_pkgs+=(cargo)
-  missing=()
-  for pkg in "${peer_pkgs[@]}"; do
-    [[ $(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null) == "install ok installed" ]] ||
-      missing+=("$pkg")
-  done
-  if ((${#missing[@]})); then
-    sudo=()
-    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
-    log "installing with apt-get: ${missing[*]}"
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
-  fi
+  install_peer_packages librust-tokio-dev libboost-dev
   if has_server tokio; then
     log "building Tokio peer: cargo build --release --offline"
     (cd "$tokio_dir" && cargo build --release --offline) >&2

@@ -22,6 +22,8 @@ set -euo pipefail
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_root=$(cd "$script_dir/../.." && pwd)
+# shellcheck source=benchmarks/lib/peer_packages.sh
+source "$repo_root/benchmarks/lib/peer_packages.sh"
 peer_dir=$repo_root/benchmarks/peers/tokio_micro
 # Keel's binary is found after the build (see below), not through the bazel-bin symlink.
 keel_bin=${KEEL_MICRO_BIN:-}
@@ -65,20 +67,7 @@ if ((build)); then
   (cd "$repo_root" && ./bazelw build -c opt //benchmarks/micro:micro) >&2
   # The Tokio peer builds from Debian's crates; install them (and a Rust toolchain, when the
   # machine has none) the way ./bazelw installs Keel's dependencies.
-  peer_pkgs=(librust-tokio-dev librust-rand-dev librust-regex-dev)
-  command -v cargo >/dev/null || peer_pkgs+=(cargo)
-  missing=()
-  for pkg in "${peer_pkgs[@]}"; do
-    [[ $(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null) == "install ok installed" ]] ||
-      missing+=("$pkg")
-  done
-  if ((${#missing[@]})); then
-    sudo=()
-    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
-    log "installing with apt-get: ${missing[*]}"
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
-  fi
+  install_peer_packages librust-tokio-dev librust-rand-dev librust-regex-dev
   log "building Tokio: cargo build --release --offline"
   (cd "$peer_dir" && cargo build --release --offline) >&2
 fi
