@@ -17,6 +17,7 @@
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
+#include "net/datagram_test_util.h"
 #include "net/error.h"
 #include "runtime/keel.h"
 #include "runtime/test/keel_test.h"
@@ -25,48 +26,18 @@ namespace keel::net {
 namespace {
 
 using testing::parked_on;
+using datagram_test::bytes;
+using datagram_test::recv_from_string;
+using datagram_test::recv_string;
+using datagram_test::send_string_to;
 
 using std::chrono::seconds;
 
-std::span<const char> bytes(std::string_view s) {
-  return std::span<const char>(s.data(), s.size());
-}
 
 
-// Receives one datagram as a string.
-Task<absl::StatusOr<std::string>> recv_string(UdpSocket* s) {
-  std::string buf(1500, '\0');
-  absl::StatusOr<std::size_t> n = co_await s->recv(std::span<char>(buf));
-  if (!n.ok()) co_return n.status();
-  buf.resize(*n);
-  co_return buf;
-}
 
-Task<absl::StatusOr<std::pair<std::string, SocketAddr>>> recv_from_string(UdpSocket* s) {
-  std::string buf(1500, '\0');
-  absl::StatusOr<std::pair<std::size_t, SocketAddr>> r =
-      co_await s->recv_from(std::span<char>(buf));
-  if (!r.ok()) co_return r.status();
-  buf.resize(r->first);
-  co_return std::pair<std::string, SocketAddr>(std::move(buf), r->second);
-}
 
-Task<absl::StatusOr<std::pair<std::string, SocketAddr>>> peek_from_string(UdpSocket* s) {
-  std::string buf(1500, '\0');
-  absl::StatusOr<std::pair<std::size_t, SocketAddr>> r =
-      co_await s->peek_from(std::span<char>(buf));
-  if (!r.ok()) co_return r.status();
-  buf.resize(r->first);
-  co_return std::pair<std::string, SocketAddr>(std::move(buf), r->second);
-}
 
-// `data` must outlive the await (the callers pass literals).
-Task<absl::Status> send_string_to(UdpSocket* s, std::string_view data, SocketAddr to) {
-  absl::StatusOr<std::size_t> n = co_await s->send_to(bytes(data), to);
-  if (!n.ok()) co_return n.status();
-  if (*n != data.size()) co_return absl::InternalError("short datagram");
-  co_return absl::OkStatus();
-}
 
 // A loopback socket on a free port.
 absl::StatusOr<UdpSocket> loopback() { return UdpSocket::bind("127.0.0.1:0"); }
@@ -369,7 +340,7 @@ KEEL_TEST(Udp, CancelledReceivesLoseNothing) {
   absl::StatusOr<std::pair<std::string, SocketAddr>> t2 =
       co_await timeout(seconds(5), std::move(r2));
   EXPECT_TRUE(absl::IsDeadlineExceeded(t2.status())) << t2.status();
-  Task<absl::StatusOr<std::pair<std::string, SocketAddr>>> r3 = peek_from_string(&*b);
+  Task<absl::StatusOr<std::pair<std::string, SocketAddr>>> r3 = recv_from_string(&*b, /*peek=*/true);
   absl::StatusOr<std::pair<std::string, SocketAddr>> t3 =
       co_await timeout(seconds(5), std::move(r3));
   EXPECT_TRUE(absl::IsDeadlineExceeded(t3.status())) << t3.status();

@@ -26,6 +26,7 @@
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
+#include "net/datagram_test_util.h"
 #include "net/error.h"
 #include "runtime/io/util.h"
 #include "runtime/keel.h"
@@ -35,12 +36,13 @@ namespace keel::net {
 namespace {
 
 using testing::parked_on;
+using datagram_test::bytes;
+using datagram_test::recv_from_string;
+using datagram_test::recv_string;
+using datagram_test::send_string_to;
 
 using std::chrono::seconds;
 
-std::span<const char> bytes(std::string_view s) {
-  return std::span<const char>(s.data(), s.size());
-}
 
 // Paths longer than this would leave too little of sun_path for the socket names.
 constexpr std::size_t kMaxTempDirLength = 80;
@@ -110,29 +112,8 @@ Task<absl::StatusOr<UnixStream>> connect_to(std::string addr) {
   co_return co_await UnixStream::connect(std::move(addr));
 }
 
-Task<absl::StatusOr<std::string>> recv_string(UnixDatagram* s) {
-  std::string buf(1024, '\0');
-  absl::StatusOr<std::size_t> n = co_await s->recv(std::span<char>(buf));
-  if (!n.ok()) co_return n.status();
-  buf.resize(*n);
-  co_return buf;
-}
 
-Task<absl::StatusOr<std::pair<std::string, UnixAddr>>> recv_from_string(UnixDatagram* s) {
-  std::string buf(1024, '\0');
-  absl::StatusOr<std::pair<std::size_t, UnixAddr>> r = co_await s->recv_from(std::span<char>(buf));
-  if (!r.ok()) co_return r.status();
-  buf.resize(r->first);
-  co_return std::pair<std::string, UnixAddr>(std::move(buf), r->second);
-}
 
-// `data` must outlive the await.
-Task<absl::Status> send_string_to(UnixDatagram* s, std::string_view data, UnixAddr to) {
-  absl::StatusOr<std::size_t> n = co_await s->send_to(bytes(data), to);
-  if (!n.ok()) co_return n.status();
-  if (*n != data.size()) co_return absl::InternalError("short datagram");
-  co_return absl::OkStatus();
-}
 
 // A connected listener/client/server triple on `addr`.
 struct Conn {
