@@ -1,0 +1,66 @@
+// The data commands: keys, strings, expiry, lists, hashes and keyspace commands, executed on a Db.
+// The server runs them for clients, the append-only file replays its records through them.
+// Connection commands (PING, ECHO, QUIT, SELECT, AUTH, COMMAND, CONFIG, INFO, pub/sub, SHUTDOWN,
+// BGREWRITEAOF) are the server's (server/connection.cc).
+//
+//   mini_redis::ExecContext ctx{db, log};
+//   std::string out;
+//   mini_redis::resp::Reply reply(out);
+//   const mini_redis::CommandSpec* cmd = mini_redis::find_command(args[0]);
+//   if (cmd != nullptr) mini_redis::execute(*cmd, ctx, args, reply);   // exactly one reply
+//
+// Replies and error texts are Redis 7's: "-WRONGTYPE Operation against a key holding the wrong
+// kind of value", "-ERR wrong number of arguments for 'get' command", "-ERR value is not an
+// integer or out of range", "-ERR syntax error", ...
+//
+// Thread-safety: execute() may run on any number of threads at once over one Db.
+#ifndef KEEL_APPS_MINI_REDIS_COMMANDS_COMMANDS_H_
+#define KEEL_APPS_MINI_REDIS_COMMANDS_COMMANDS_H_
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "apps/mini-redis/db/db.h"
+#include "apps/mini-redis/db/write_log.h"
+#include "apps/mini-redis/protocol/reply.h"
+
+namespace mini_redis {
+
+struct ExecContext {
+  Db& db;
+  WriteLog* log = nullptr;          // null: writes are not logged (AOF replay, appendonly no)
+  std::uint64_t last_write_seq = 0;  // the highest sequence number `log` returned so far
+};
+
+enum CommandFlags : std::uint32_t {
+  kCmdWrite = 1 << 0,     // may change the keyspace
+  kCmdReadonly = 1 << 1,
+  kCmdFast = 1 << 2,      // O(1) or O(log n), as Redis's "fast" flag
+};
+
+using CommandHandler = void (*)(ExecContext& ctx, std::span<const std::string_view> args,
+                                resp::Reply& reply);
+
+struct CommandSpec {
+  std::string_view name;  // lower case, as Redis reports it ("get")
+  int arity;              // Redis's convention: n = exactly n args (with the name), -n = at least n
+  std::uint32_t flags;
+  int first_key, last_key, key_step;  // for COMMAND's reply (last_key -1: to the end)
+  CommandHandler handler;
+};
+
+// The data command named `name`, in any case, or nullptr.
+const CommandSpec* find_command(std::string_view name);
+
+// Every data command, for COMMAND / COMMAND COUNT.
+std::span<const CommandSpec> all_commands();
+
+// Checks arity (replying "-ERR wrong number of arguments for '<name>' command"), then runs the
+// handler. Appends exactly one reply.
+void execute(const CommandSpec& cmd, ExecContext& ctx, std::span<const std::string_view> args,
+             resp::Reply& reply);
+
+}  // namespace mini_redis
+
+#endif  // KEEL_APPS_MINI_REDIS_COMMANDS_COMMANDS_H_
