@@ -1,0 +1,774 @@
+#include "apps/mini-redis/persistence/aof.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <type_traits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "apps/mini-redis/commands/commands.h"
+#include "apps/mini-redis/protocol/reply.h"
+#include "apps/mini-redis/protocol/request.h"
+#include "runtime/fs/file.h"
+#include "runtime/fs/fs.h"
+#include "runtime/time/sleep.h"
+#include "runtime/time/timeout.h"
+
+namespace mini_redis {
+
+struct Aof::Fd {
+  Fd(int f, std::string p) : fd(f), path(std::move(p)) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+  const int fd;
+  const std::string path;
+};
+
+struct Aof::RewriteReady {
+  std::shared_ptr<Fd> fd;     // the new file: dump + drained tail, written and fsynced
+  std::uint64_t written = 0;  // its size so far
+};
+
+namespace {
+
+absl::Status errno_status(int err, std::string_view op, std::string_view path) {
+  return absl::ErrnoToStatus(err, absl::StrCat(std::string(op), " ", std::string(path)));
+}
+
+// write(2) until every byte is out.
+absl::Status write_all(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_status(errno, "write", path);
+    }
+    if (n == 0) return errno_status(EIO, "write", path);
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status sync_fd(int fd, const std::string& path) {
+  while (::fdatasync(fd) != 0) {
+    if (errno != EINTR) return errno_status(errno, "fdatasync", path);
+  }
+  return absl::OkStatus();
+}
+
+// fsync of a directory: makes a file created or renamed in it survive a crash.
+absl::Status sync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno_status(errno, "open", dir);
+  absl::Status s;
+  if (::fsync(fd) != 0) s = errno_status(errno, "fsync", dir);
+  ::close(fd);
+  return s;
+}
+
+// Opens `path` for appending (O_APPEND: every write goes to the end, also after ftruncate).
+absl::StatusOr<int> open_append(const std::string& path, bool truncate) {
+  int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncate ? O_TRUNC : 0);
+  int fd = ::open(path.c_str(), flags, 0644);
+  if (fd < 0) return errno_status(errno, "open", path);
+  return fd;
+}
+
+// Runs `fn` (-> absl::Status or absl::StatusOr<X>) on the blocking pool and gives its
+// result; a pool failure (the runtime shutting down) becomes the status. Whatever `fn` needs
+// it owns (captured by value): it may outlive the awaiting task, which can be cancelled.
+// (absl::StatusOr<absl::Status> would take an error Status as its value: a Status travels
+// back from the pool in a box.)
+struct StatusBox {
+  absl::Status status;
+};
+template <class F>
+auto blocking(F fn) -> keel::Task<std::invoke_result_t<F&>> {
+  using R = std::invoke_result_t<F&>;
+  if constexpr (std::is_same_v<R, absl::Status>) {
+    auto boxed = [f = std::move(fn)]() mutable { return StatusBox{f()}; };
+    keel::JoinHandle<StatusBox> h = keel::spawn_blocking(std::move(boxed));
+    absl::StatusOr<StatusBox> r = co_await std::move(h);
+    if (!r.ok()) co_return r.status();
+    co_return std::move(r->status);
+  } else {
+    keel::JoinHandle<R> h = keel::spawn_blocking(std::move(fn));
+    absl::StatusOr<R> r = co_await std::move(h);
+    if (!r.ok()) co_return r.status();
+    co_return std::move(*r);
+  }
+}
+
+// Waits for a notify_one() on `n` (a Task, for timeout_at).
+keel::Task<void> wait_notified(keel::sync::Notify* n) { co_await n->notified(); }
+
+// A batch's write (and fsync), run on the blocking pool; gives the buffer back so that its
+// capacity is reused.
+struct BatchResult {
+  absl::Status status;
+  std::string buf;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+void Aof::encode(std::span<const std::string_view> args, std::string& out) {
+  // "*<n>\r\n" then "$<len>\r\n<bytes>\r\n" per argument; lengths by hand (std::to_chars).
+  char num[24];
+  out.push_back('*');
+  auto r = std::to_chars(num, num + sizeof(num), args.size());
+  out.append(num, r.ptr);
+  out.append("\r\n");
+  for (std::string_view a : args) {
+    out.push_back('$');
+    r = std::to_chars(num, num + sizeof(num), a.size());
+    out.append(num, r.ptr);
+    out.append("\r\n");
+    out.append(a);
+    out.append("\r\n");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Open and replay
+
+Aof::Aof(AofOptions options, Db& db, std::string path, keel::Handle handle)
+    : options_(std::move(options)),
+      db_(db),
+      path_(std::move(path)),
+      rewrite_path_(path_ + ".rewrite"),
+      shards_(db.shard_count()),
+      handle_(std::move(handle)),
+      snapshotted_(shards_, 0) {}
+
+Aof::~Aof() = default;
+
+keel::Task<absl::StatusOr<std::shared_ptr<Aof>>> Aof::open(AofOptions options, Db& db) {
+  std::string dir = options.dir.empty() ? std::string(".") : options.dir;
+  std::string path = absl::StrCat(dir, "/", options.filename);
+  absl::Status s = co_await keel::fs::create_dir_all(dir);
+  if (!s.ok()) co_return s;
+  std::shared_ptr<Aof> aof(new Aof(std::move(options), db, path, keel::Handle::current()));
+
+  // A crash mid-rewrite leaves the temporary file: it never became the live one.
+  s = co_await keel::fs::remove_file(aof->rewrite_path_);
+  if (!s.ok() && !absl::IsNotFound(s)) co_return s;
+
+  // Open (creating) first, so that "cannot open" is reported as such, before any replay.
+  bool existed = co_await keel::fs::exists(path);
+  std::string open_path = path;
+  auto open_fn = [open_path]() -> absl::Status {
+    absl::StatusOr<int> fd = open_append(open_path, false);
+    if (!fd.ok()) return fd.status();
+    ::close(*fd);
+    return absl::OkStatus();
+  };
+  keel::Task<absl::Status> create_task = blocking(std::move(open_fn));
+  s = co_await std::move(create_task);
+  if (!s.ok()) co_return s;
+
+  absl::StatusOr<std::uint64_t> good = co_await aof->replay();
+  if (!good.ok()) co_return good.status();
+
+  // Reopen for appending, cutting a torn last record off (replay logged it).
+  std::uint64_t good_len = *good;
+  auto reopen_fn = [open_path, good_len]() -> absl::StatusOr<std::shared_ptr<Fd>> {
+    absl::StatusOr<int> f = open_append(open_path, false);
+    if (!f.ok()) return f.status();
+    auto holder = std::make_shared<Fd>(*f, open_path);
+    struct stat st {};
+    if (::fstat(holder->fd, &st) != 0) return errno_status(errno, "fstat", open_path);
+    if (static_cast<std::uint64_t>(st.st_size) != good_len) {
+      if (::ftruncate(holder->fd, static_cast<off_t>(good_len)) != 0) {
+        return errno_status(errno, "ftruncate", open_path);
+      }
+      absl::Status synced = sync_fd(holder->fd, open_path);
+      if (!synced.ok()) return synced;
+    }
+    return holder;
+  };
+  keel::Task<absl::StatusOr<std::shared_ptr<Fd>>> reopen_task = blocking(std::move(reopen_fn));
+  absl::StatusOr<std::shared_ptr<Fd>> fd = co_await std::move(reopen_task);
+  if (!fd.ok()) co_return fd.status();
+  if (!existed) {
+    auto sync_dir_fn = [dir]() { return sync_dir(dir); };
+    keel::Task<absl::Status> sync_dir_task = blocking(std::move(sync_dir_fn));
+    s = co_await std::move(sync_dir_task);
+    if (!s.ok()) co_return s;
+  }
+  {
+    std::lock_guard lock(aof->mu_);
+    aof->fd_ = std::move(*fd);
+    aof->base_size_ = good_len;
+  }
+  // ORDERING: relaxed: published to other threads by the spawn below (and only statistics).
+  aof->current_size_.store(good_len, std::memory_order_relaxed);
+  keel::JoinHandle<void> writer = aof->handle_.spawn(writer_main(aof));  // detached
+  co_return aof;
+}
+
+keel::Task<absl::StatusOr<std::uint64_t>> Aof::replay() {
+  absl::StatusOr<keel::fs::File> file = co_await keel::fs::File::open(path_);
+  if (!file.ok()) co_return file.status();
+  std::string buf;  // bytes read and not yet replayed start at buf[start]
+  std::size_t start = 0;
+  std::uint64_t buf_offset = 0;  // file offset of buf[0]
+  bool eof = false;
+  resp::Request req;
+  std::string out;
+  ExecContext ctx{db_, nullptr};
+  for (;;) {
+    while (start < buf.size()) {
+      std::uint64_t at = buf_offset + start;
+      if (buf[start] != '*') {
+        co_return absl::DataLossError(absl::StrCat("Bad file format reading the append only file ",
+                                                   path_, " at offset ", at, ": expected '*'"));
+      }
+      resp::ParseResult r = resp::parse_request(std::string_view(buf).substr(start), req);
+      if (r.kind == resp::ParseResult::kIncomplete) break;
+      if (r.kind == resp::ParseResult::kError) {
+        co_return absl::DataLossError(absl::StrCat("Bad file format reading the append only file ",
+                                                   path_, " at offset ", at, ": ", r.error));
+      }
+      if (req.args.empty()) {
+        co_return absl::DataLossError(absl::StrCat("Bad file format reading the append only file ",
+                                                   path_, " at offset ", at, ": empty record"));
+      }
+      const CommandSpec* cmd = find_command(req.args[0]);
+      if (cmd == nullptr) {
+        co_return absl::DataLossError(absl::StrCat("Unknown command '", std::string(req.args[0]),
+                                                   "' reading the append only file ", path_,
+                                                   " at offset ", at));
+      }
+      out.clear();
+      resp::Reply reply(out);
+      execute(*cmd, ctx, req.args, reply);
+      start += r.consumed;
+    }
+    if (eof) break;
+    if (start > 0) {
+      buf.erase(0, start);
+      buf_offset += start;
+      start = 0;
+    }
+    std::size_t old = buf.size();
+    buf.resize(old + kReplayReadChunk);
+    absl::StatusOr<std::size_t> n =
+        co_await file->read(std::span<char>(buf.data() + old, kReplayReadChunk));
+    if (!n.ok()) co_return n.status();
+    buf.resize(old + *n);
+    if (*n == 0) eof = true;
+  }
+  std::uint64_t good = buf_offset + start;
+  if (start < buf.size()) {
+    std::fprintf(stderr,
+                 "mini-redis: !!! Warning: short read while loading the AOF file %s !!!\n"
+                 "mini-redis: AOF loaded anyway (as aof-load-truncated): the torn last record "
+                 "(%zu bytes at offset %llu) was dropped and the file truncated to %llu bytes\n",
+                 path_.c_str(), buf.size() - start, static_cast<unsigned long long>(good),
+                 static_cast<unsigned long long>(good));
+  }
+  co_return good;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Appending
+
+std::uint64_t Aof::append(int shard, std::span<const std::string_view> args) {
+  bool wake = false;
+  std::uint64_t seq;
+  {
+    std::lock_guard lock(mu_);
+    seq = ++seq_;
+    if (closing_ || stopped_) return seq;
+    wake = pending_.empty();
+    std::size_t before = pending_.size();
+    encode(args, pending_);
+    if (rewrite_active_) {
+      bool all = shard < 0 || static_cast<std::size_t>(shard) >= shards_;
+      if (all && snapshotted_count_ < shards_) {
+        // The shards dumped so far no longer describe the state the rest will be dumped in:
+        // dump again (run_rewrite resets the pass).
+        rewrite_restart_ = true;
+        std::fill(snapshotted_.begin(), snapshotted_.end(), 0);
+        snapshotted_count_ = 0;
+        tail_.clear();
+      } else if (all || snapshotted_[static_cast<std::size_t>(shard)]) {
+        tail_.append(pending_, before, std::string::npos);
+      }
+    }
+  }
+  if (wake) wake_writer_.notify_one();
+  return seq;
+}
+
+keel::Task<absl::Status> Aof::wait_durable(std::uint64_t seq) {
+  const bool always = fsync_always();
+  for (;;) {
+    keel::sync::Notify::Notified n = progress_.notified();  // registered before the check
+    // ORDERING: acquire pairs with the writer's release store after the write/fsync.
+    std::uint64_t have = always ? durable_seq_.load(std::memory_order_acquire)
+                                : written_seq_.load(std::memory_order_acquire);
+    if (have >= seq) co_return absl::OkStatus();
+    // ORDERING: acquire pairs with the release store in fail()/the writer's exit.
+    if (halted_.load(std::memory_order_acquire)) {
+      absl::Status why;
+      {
+        std::lock_guard lock(mu_);
+        why = stopped_ ? write_status_
+                       : absl::FailedPreconditionError(
+                             absl::StrCat("append only file ", path_, " is closed"));
+      }
+      co_return why;
+    }
+    co_await n;
+  }
+}
+
+absl::Status Aof::write_status() const {
+  std::lock_guard lock(mu_);
+  return write_status_;
+}
+
+Aof::AofStats Aof::stats() const {
+  AofStats st;
+  std::lock_guard lock(mu_);
+  st.rewrite_in_progress = rewrite_running_;
+  st.rewrites = rewrites_;
+  st.last_bgrewrite_ok = last_rewrite_status_.ok();
+  st.last_write_ok = write_status_.ok();
+  // ORDERING: relaxed: statistics.
+  st.current_size = current_size_.load(std::memory_order_relaxed);
+  st.base_size = base_size_;
+  st.pending_bytes = pending_.size();
+  st.appended_seq = seq_;
+  st.written_seq = written_seq_.load(std::memory_order_relaxed);
+  st.durable_seq = durable_seq_.load(std::memory_order_relaxed);
+  return st;
+}
+
+void Aof::fail(absl::Status s) {
+  std::fprintf(stderr, "mini-redis: writing the append only file failed, writes stop: %s\n",
+               std::string(s.message()).c_str());
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+    write_status_ = std::move(s);
+    pending_.clear();
+    pending_.shrink_to_fit();
+  }
+  // ORDERING: release: a waiter that sees it finds stopped_ under mu_.
+  halted_.store(true, std::memory_order_release);
+  progress_.notify_waiters();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The writer task
+
+keel::Task<void> Aof::writer_main(std::shared_ptr<Aof> self) { co_await self->run_writer(); }
+
+keel::Task<void> Aof::run_writer() {
+  const bool always = options_.fsync == AppendFsync::kAlways;
+  const bool everysec = options_.fsync == AppendFsync::kEverySec;
+  std::shared_ptr<Aof> self = shared_from_this();
+  std::string batch;
+  keel::Instant next_sync = keel::Instant::now() + kEverySecInterval;
+  for (;;) {
+    std::shared_ptr<RewriteReady> ready;
+    std::shared_ptr<Fd> fd;
+    std::uint64_t upto = 0;
+    bool closing = false;
+    {
+      std::lock_guard lock(mu_);
+      ready = std::move(rewrite_ready_);
+      rewrite_ready_.reset();
+      if (!ready) {
+        batch.clear();
+        batch.swap(pending_);
+      }
+      upto = seq_;
+      closing = closing_;
+      fd = fd_;
+    }
+    if (ready) {
+      keel::Task<absl::Status> finish = finish_rewrite(std::move(ready));
+      absl::Status switched = co_await std::move(finish);
+      if (!switched.ok()) {
+        fail(std::move(switched));
+        break;
+      }
+      continue;
+    }
+    const bool wrote = !batch.empty();
+    if (wrote) {
+      std::size_t bytes = batch.size();
+      auto job = [self, fd, always, b = std::move(batch)]() mutable -> BatchResult {
+        BatchResult r;
+        if (self->options_.write_hook) r.status = self->options_.write_hook(b);
+        if (r.status.ok()) r.status = write_all(fd->fd, b, fd->path);
+        if (r.status.ok() && always) r.status = sync_fd(fd->fd, fd->path);
+        r.buf = std::move(b);
+        return r;
+      };
+      keel::JoinHandle<BatchResult> h = keel::spawn_blocking(std::move(job));
+      absl::StatusOr<BatchResult> r = co_await std::move(h);
+      if (!r.ok()) {
+        fail(r.status());
+        break;
+      }
+      batch = std::move(r->buf);
+      if (!r->status.ok()) {
+        fail(std::move(r->status));
+        break;
+      }
+      // ORDERING: relaxed: statistics.
+      current_size_.fetch_add(bytes, std::memory_order_relaxed);
+      // ORDERING: release: the bytes (and with kAlways the fsync) happen-before a waiter's
+      // acquire load that sees `upto`.
+      written_seq_.store(upto, std::memory_order_release);
+      if (always) {
+        durable_seq_.store(upto, std::memory_order_release);
+      } else {
+        unsynced_ = true;
+      }
+      progress_.notify_waiters();
+    }
+    bool sync_now = unsynced_ && (closing && !wrote);
+    if (everysec && unsynced_ && keel::Instant::now() >= next_sync) sync_now = true;
+    if (sync_now) {
+      // ORDERING: relaxed: only the writer stores written_seq_.
+      std::uint64_t synced = written_seq_.load(std::memory_order_relaxed);
+      std::shared_ptr<Fd> f = fd;
+      auto sync_fn = [f]() { return sync_fd(f->fd, f->path); };
+      keel::Task<absl::Status> sync_task = blocking(std::move(sync_fn));
+      absl::Status s = co_await std::move(sync_task);
+      if (!s.ok()) {
+        fail(std::move(s));
+        break;
+      }
+      unsynced_ = false;
+      next_sync = keel::Instant::now() + kEverySecInterval;
+      // ORDERING: release pairs with wait_durable's acquire.
+      durable_seq_.store(synced, std::memory_order_release);
+      progress_.notify_waiters();
+    }
+    if (closing && !wrote) break;  // everything appended before close() is written and synced
+    if (wrote) {                   // more may have arrived meanwhile
+      if (!always && !closing) {
+        keel::Sleep coalesce = keel::sleep(kWriteCoalesceDelay);
+        co_await coalesce;
+      }
+      continue;
+    }
+    if (everysec && unsynced_) {
+      keel::Task<void> w = wait_notified(&wake_writer_);
+      keel::Task<absl::Status> timed_wait = keel::timeout_at(next_sync, std::move(w));
+      absl::Status timed = co_await std::move(timed_wait);
+      (void)timed;  // a deadline means: time to fsync
+    } else {
+      co_await wake_writer_.notified();
+    }
+    if (!always) {
+      keel::Sleep coalesce = keel::sleep(kWriteCoalesceDelay);
+      co_await coalesce;
+    }
+  }
+  // Exit: stopped by close() or by an error. A rewrite handed over meanwhile is abandoned.
+  std::shared_ptr<RewriteReady> orphan;
+  {
+    std::lock_guard lock(mu_);
+    writer_exited_ = true;
+    orphan = std::move(rewrite_ready_);
+    rewrite_ready_.reset();
+    fd_.reset();
+  }
+  // ORDERING: release: pairs with wait_durable's acquire.
+  halted_.store(true, std::memory_order_release);
+  progress_.notify_waiters();
+  if (orphan) {
+    keel::Task<void> abandon =
+        abandon_rewrite(absl::CancelledError("append only file closed during the rewrite"));
+    co_await std::move(abandon);
+  }
+}
+
+keel::Task<absl::Status> Aof::close() {
+  {
+    std::lock_guard lock(mu_);
+    closing_ = true;
+  }
+  wake_writer_.notify_one();
+  for (;;) {
+    keel::sync::Notify::Notified n = progress_.notified();
+    bool exited;
+    {
+      std::lock_guard lock(mu_);
+      exited = writer_exited_;
+    }
+    if (exited) break;
+    co_await n;
+  }
+  absl::Status s = co_await wait_rewrite();
+  (void)s;  // a rewrite stopped by close() is no error of close()
+  absl::Status result;
+  {
+    std::lock_guard lock(mu_);
+    result = write_status_;
+  }
+  co_return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rewrite
+
+absl::Status Aof::start_rewrite() {
+  {
+    std::lock_guard lock(mu_);
+    if (rewrite_running_) {
+      return absl::FailedPreconditionError(
+          "ERR Background append only file rewriting already in progress");
+    }
+    if (closing_ || stopped_) {
+      return absl::FailedPreconditionError(
+          "ERR Background append only file rewriting is not possible: the append only file "
+          "is closed or failed");
+    }
+    rewrite_running_ = true;
+  }
+  keel::JoinHandle<void> h = handle_.spawn(rewrite_main(shared_from_this()));  // detached
+  return absl::OkStatus();
+}
+
+keel::Task<absl::Status> Aof::wait_rewrite() {
+  for (;;) {
+    keel::sync::Notify::Notified n = rewrite_done_.notified();
+    bool running;
+    absl::Status last;
+    {
+      std::lock_guard lock(mu_);
+      running = rewrite_running_;
+      last = last_rewrite_status_;
+    }
+    if (!running) co_return last;
+    co_await n;
+  }
+}
+
+keel::Task<void> Aof::rewrite_main(std::shared_ptr<Aof> self) {
+  absl::Status s = co_await self->run_rewrite();
+  if (!s.ok()) co_await self->abandon_rewrite(std::move(s));
+}
+
+keel::Task<void> Aof::abandon_rewrite(absl::Status why) {
+  if (!absl::IsCancelled(why)) {
+    std::fprintf(stderr, "mini-redis: background append only file rewrite failed: %s\n",
+                 std::string(why.message()).c_str());
+  }
+  absl::Status removed = co_await keel::fs::remove_file(rewrite_path_);
+  (void)removed;  // best effort: open() removes a leftover too
+  {
+    std::lock_guard lock(mu_);
+    rewrite_active_ = false;
+    rewrite_restart_ = false;
+    std::fill(snapshotted_.begin(), snapshotted_.end(), 0);
+    snapshotted_count_ = 0;
+    tail_.clear();
+    tail_.shrink_to_fit();
+    last_rewrite_status_ = std::move(why);
+    rewrite_running_ = false;
+  }
+  rewrite_done_.notify_waiters();
+}
+
+keel::Task<absl::Status> Aof::run_rewrite() {
+  std::shared_ptr<Aof> self = shared_from_this();
+  std::string tmp = rewrite_path_;
+  auto open_fn = [tmp]() -> absl::StatusOr<std::shared_ptr<Fd>> {
+    absl::StatusOr<int> f = open_append(tmp, true);
+    if (!f.ok()) return f.status();
+    return std::make_shared<Fd>(*f, tmp);
+  };
+  keel::Task<absl::StatusOr<std::shared_ptr<Fd>>> open_task = blocking(std::move(open_fn));
+  absl::StatusOr<std::shared_ptr<Fd>> opened = co_await std::move(open_task);
+  if (!opened.ok()) co_return opened.status();
+  std::shared_ptr<Fd> fd = std::move(*opened);
+  absl::Status s;
+
+  std::uint64_t written = 0;
+  for (bool first_pass = true;; first_pass = false) {
+    // A pass: dump every shard in turn. Reset under mu_, so a record either precedes its
+    // shard's cut (and is in the dump) or follows it (and is in the tail), never both.
+    {
+      std::lock_guard lock(mu_);
+      rewrite_active_ = true;
+      rewrite_restart_ = false;
+      std::fill(snapshotted_.begin(), snapshotted_.end(), 0);
+      snapshotted_count_ = 0;
+      tail_.clear();
+    }
+    if (!first_pass) {
+      auto truncate_fn = [fd]() -> absl::Status {
+        if (::ftruncate(fd->fd, 0) != 0) return errno_status(errno, "ftruncate", fd->path);
+        return absl::OkStatus();
+      };
+      keel::Task<absl::Status> truncate_task = blocking(std::move(truncate_fn));
+      s = co_await std::move(truncate_task);
+      if (!s.ok()) co_return s;
+      written = 0;
+    }
+    bool restart = false;
+    for (std::size_t i = 0; i < shards_ && !restart; ++i) {
+      auto dump_fn = [self, fd, i]() -> absl::StatusOr<std::uint64_t> {
+        std::string chunk;
+        auto emit = [&chunk](std::span<const std::string_view> args) { encode(args, chunk); };
+        Aof* aof = self.get();
+        auto under_lock = [aof, i]() {
+          std::lock_guard lock(aof->mu_);
+          if (!aof->snapshotted_[i]) {
+            aof->snapshotted_[i] = 1;
+            ++aof->snapshotted_count_;
+          }
+        };
+        self->db_.dump_shard(i, emit, under_lock);
+        if (self->options_.rewrite_hook) self->options_.rewrite_hook(i);
+        absl::Status w = write_all(fd->fd, chunk, fd->path);
+        if (!w.ok()) return w;
+        return static_cast<std::uint64_t>(chunk.size());
+      };
+      keel::Task<absl::StatusOr<std::uint64_t>> dump_task = blocking(std::move(dump_fn));
+      absl::StatusOr<std::uint64_t> r = co_await std::move(dump_task);
+      if (!r.ok()) co_return r.status();
+      written += *r;
+      bool stop;
+      {
+        std::lock_guard lock(mu_);
+        stop = closing_ || stopped_;
+        restart = rewrite_restart_;
+      }
+      if (stop) co_return absl::CancelledError("append only file closed during the rewrite");
+    }
+    if (!restart) break;
+  }
+
+  // Every shard is cut: drain the tail while the writer keeps appending, then hand over.
+  for (;;) {
+    std::string piece;
+    {
+      std::lock_guard lock(mu_);
+      piece.swap(tail_);
+    }
+    std::size_t size = piece.size();
+    if (size > 0) {
+      auto tail_fn = [fd, p = std::move(piece)]() { return write_all(fd->fd, p, fd->path); };
+      keel::Task<absl::Status> tail_task = blocking(std::move(tail_fn));
+      s = co_await std::move(tail_task);
+      if (!s.ok()) co_return s;
+      written += size;
+    }
+    if (size < kRewriteHandoffBytes) break;
+  }
+  auto sync_fn = [fd]() { return sync_fd(fd->fd, fd->path); };
+  keel::Task<absl::Status> sync_task = blocking(std::move(sync_fn));
+  s = co_await std::move(sync_task);
+  if (!s.ok()) co_return s;
+  bool handed = false;
+  {
+    std::lock_guard lock(mu_);
+    if (!closing_ && !stopped_ && !writer_exited_) {
+      auto ready = std::make_shared<RewriteReady>();
+      ready->fd = std::move(fd);
+      ready->written = written;
+      rewrite_ready_ = std::move(ready);
+      handed = true;
+    }
+  }
+  if (!handed) co_return absl::CancelledError("append only file closed during the rewrite");
+  wake_writer_.notify_one();
+  co_return absl::OkStatus();
+}
+
+keel::Task<absl::Status> Aof::finish_rewrite(std::shared_ptr<RewriteReady> ready) {
+  // The switch point: from here on records go only to pending_ (for the new file). Every
+  // record in the old pending buffer is already in the new file (a dump or the tail).
+  std::string old_pending;
+  std::string tail;
+  std::uint64_t switch_seq;
+  {
+    std::lock_guard lock(mu_);
+    old_pending.swap(pending_);
+    tail.swap(tail_);
+    switch_seq = seq_;
+    rewrite_active_ = false;
+    std::fill(snapshotted_.begin(), snapshotted_.end(), 0);
+    snapshotted_count_ = 0;
+  }
+  std::shared_ptr<Fd> nfd = ready->fd;
+  std::uint64_t size = ready->written + tail.size();
+  std::string live = path_, tmp = rewrite_path_;
+  std::string dir = options_.dir.empty() ? std::string(".") : options_.dir;
+  // OK: renamed; `status` is the directory fsync's (the rename happened either way).
+  auto job = [nfd, t = std::move(tail), live, tmp, dir]() -> absl::StatusOr<StatusBox> {
+    absl::Status s = write_all(nfd->fd, t, nfd->path);
+    if (s.ok()) s = sync_fd(nfd->fd, nfd->path);
+    if (!s.ok()) return s;
+    if (::rename(tmp.c_str(), live.c_str()) != 0) {
+      return errno_status(errno, "rename", absl::StrCat(tmp, " -> ", live));
+    }
+    return StatusBox{sync_dir(dir)};
+  };
+  keel::Task<absl::StatusOr<StatusBox>> switch_task = blocking(std::move(job));
+  absl::StatusOr<StatusBox> renamed = co_await std::move(switch_task);
+  if (!renamed.ok()) {
+    absl::Status s = renamed.status();
+    // The old file stays live: put its pending records back in front of the newer ones.
+    {
+      std::lock_guard lock(mu_);
+      old_pending.append(pending_);
+      pending_.swap(old_pending);
+    }
+    keel::Task<void> abandon = abandon_rewrite(std::move(s));
+    co_await std::move(abandon);
+    co_return absl::OkStatus();
+  }
+  {
+    std::lock_guard lock(mu_);
+    fd_ = std::move(nfd);
+    base_size_ = size;
+    last_rewrite_status_ = absl::OkStatus();
+    ++rewrites_;
+    rewrite_running_ = false;
+    tail_.clear();
+    tail_.shrink_to_fit();
+  }
+  // ORDERING: relaxed: statistics.
+  current_size_.store(size, std::memory_order_relaxed);
+  unsynced_ = false;
+  rewrite_done_.notify_waiters();
+  if (!renamed->status.ok()) {
+    // The rename may not survive a crash: nothing more may be acknowledged.
+    co_return renamed->status;
+  }
+  // Everything up to switch_seq is in the new file, fsynced. ORDERING: release pairs with
+  // wait_durable's acquire; only the writer stores these.
+  if (written_seq_.load(std::memory_order_relaxed) < switch_seq) {
+    written_seq_.store(switch_seq, std::memory_order_release);
+  }
+  if (durable_seq_.load(std::memory_order_relaxed) < switch_seq) {
+    durable_seq_.store(switch_seq, std::memory_order_release);
+  }
+  progress_.notify_waiters();
+  co_return absl::OkStatus();
+}
+
+}  // namespace mini_redis

@@ -1,0 +1,238 @@
+// Aof: the append-only file. It records every write the keyspace reports (it is the Db's
+// WriteLog), replays the file into a Db at startup, and rewrites it in the background
+// (BGREWRITEAOF) without blocking clients.
+//
+//   mini_redis::AofOptions opts;
+//   opts.dir = "/var/lib/mini-redis";
+//   opts.fsync = mini_redis::AppendFsync::kAlways;
+//   absl::StatusOr<std::shared_ptr<mini_redis::Aof>> aof =
+//       co_await mini_redis::Aof::open(opts, db);
+//   if (!aof.ok()) { ... aof.status() ... }   // "open /var/lib/mini-redis/appendonly.aof: ..."
+//   mini_redis::ExecContext ctx{db, aof->get()};
+//   mini_redis::execute(*cmd, ctx, args, reply);                 // appends under the shard lock
+//   if ((*aof)->fsync_always() && ctx.last_write_seq != 0) {
+//     absl::Status s = co_await (*aof)->wait_durable(ctx.last_write_seq);  // then reply OK
+//   }
+//   ...
+//   absl::Status s = co_await (*aof)->close();                   // shutdown: all on disk
+//
+// File format: Redis's (a sequence of RESP arrays of bulk strings, one per record), so
+// `redis-check-aof` and Redis itself can read it.
+//
+// How it works:
+//   - append() encodes the record into a pending buffer under a small std::mutex, bumps the
+//     sequence number and, when the buffer was empty, wakes the writer task (a Notify permit:
+//     never waits). It never touches the disk.
+//   - One writer task (spawned by open() on the current runtime) swaps the pending buffer out
+//     and writes it on the blocking pool. kAlways: the write and an fdatasync run as one
+//     blocking call per batch, then the durable sequence number is published and every
+//     wait_durable() waiting on it wakes: group commit (records that arrive during an fsync
+//     form the next batch). kEverySec: records gather for kWriteCoalesceDelay, are written in
+//     one batch, and fdatasync runs at most once per second (kEverySecInterval) on the
+//     writer (never on a client's path: clients never wait). kNo: never fsync (the
+//     kernel decides), except in close().
+//   - A write or fsync error stops the writer for good (as Redis with appendfsync always:
+//     after a failed fsync the page cache cannot be trusted); wait_durable() then returns the
+//     error and write_status() reports it, so the server can refuse writes.
+//   - Rewrite (start_rewrite): a background task writes `<filename>.rewrite` from
+//     Db::dump_shard, shard by shard, on the blocking pool. The cut per shard is exact:
+//     dump_shard calls back with the shard's lock held, and from then on append() also copies
+//     that shard's records into a rewrite tail buffer. A kAllShards record (FLUSHALL) while
+//     some shards are not dumped yet restarts the dump. When every shard is dumped the task
+//     writes most of the tail and fsyncs; then the writer task, under the append mutex, takes
+//     the rest of the tail and drops its own pending buffer (every record in it is in the new
+//     file: in a shard's dump or in the tail), writes the rest, fsyncs, renames the new file
+//     over the live one and carries on appending to it. Nothing is lost or written twice.
+//
+// Thread-safety: append(), wait_durable(), start_rewrite(), wait_rewrite(), stats() and
+// write_status() may be called from any thread or task at once. close() is for shutdown (a
+// second call gives the same result). The Db given to open() must outlive the Aof's
+// background tasks: await close() before destroying it.
+#ifndef KEEL_APPS_MINI_REDIS_PERSISTENCE_AOF_H_
+#define KEEL_APPS_MINI_REDIS_PERSISTENCE_AOF_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "apps/mini-redis/db/db.h"
+#include "apps/mini-redis/db/write_log.h"
+#include "runtime/runtime.h"
+#include "runtime/sync/notify.h"
+#include "runtime/task/task.h"
+#include "runtime/time/instant.h"
+
+namespace mini_redis {
+
+enum class AppendFsync { kAlways, kEverySec, kNo };
+
+// How often appendfsync everysec fsyncs (Redis's value: at most one second of writes lost).
+inline constexpr keel::Duration kEverySecInterval = std::chrono::seconds(1);
+
+// With kEverySec and kNo the writer lets records gather this long before each write: clients
+// never wait for it (only kAlways waits), and one write(2) per millisecond instead of one per
+// few records saves the blocking-pool round trip and the syscall that would otherwise cost a
+// noticeable share of a busy server's CPU. It adds at most this much to the writes a crash
+// can lose (everysec already allows a second).
+inline constexpr keel::Duration kWriteCoalesceDelay = std::chrono::milliseconds(1);
+
+// The rewrite task hands the rest of the tail to the writer (which writes it while appends
+// keep going into a fresh buffer) once a drained piece is smaller than this: small enough
+// that the final step (write + fsync + rename) is short, big enough to stop chasing a busy
+// writer.
+inline constexpr std::size_t kRewriteHandoffBytes = 1 << 20;
+
+// Bytes read per blocking call while replaying (1 MiB: few pool round trips, little memory).
+inline constexpr std::size_t kReplayReadChunk = 1 << 20;
+
+struct AofOptions {
+  std::string dir;  // created if missing
+  std::string filename = "appendonly.aof";
+  AppendFsync fsync = AppendFsync::kEverySec;
+  // Test hook: runs on the blocking thread before each batch is written to the live file; a
+  // non-OK status is taken as the write's failure. Empty in production.
+  std::function<absl::Status(std::string_view batch)> write_hook;
+  // Test hook: runs on the blocking thread of a rewrite after shard `shard` was dumped (its
+  // lock released). Empty in production.
+  std::function<void(std::size_t shard)> rewrite_hook;
+};
+
+class Aof final : public WriteLog, public std::enable_shared_from_this<Aof> {
+ public:
+  // For INFO persistence.
+  struct AofStats {
+    bool enabled = true;               // aof_enabled
+    bool rewrite_in_progress = false;  // aof_rewrite_in_progress
+    std::uint64_t rewrites = 0;        // aof_rewrites (completed)
+    bool last_bgrewrite_ok = true;     // aof_last_bgrewrite_status ok|err
+    bool last_write_ok = true;         // aof_last_write_status ok|err
+    std::uint64_t current_size = 0;    // aof_current_size: bytes in the live file
+    std::uint64_t base_size = 0;       // aof_base_size: size after open or the last rewrite
+    std::uint64_t pending_bytes = 0;   // aof_pending_bytes: appended, not yet written
+    std::uint64_t appended_seq = 0;    // the last sequence number append() returned
+    std::uint64_t written_seq = 0;     // records up to here reached the kernel
+    std::uint64_t durable_seq = 0;     // records up to here were fsynced
+  };
+
+  // Opens dir/filename (creating it), replays it into `db` with mini_redis::execute (log =
+  // nullptr). A torn last record (the file ends inside a record: a crash mid-write) is
+  // dropped: the file is truncated to the last whole record and a line is logged to stderr,
+  // as Redis's aof-load-truncated; any other damage is a DATA_LOSS error naming the file and
+  // offset ("Bad file format reading the append only file /d/appendonly.aof at offset 120:
+  // invalid bulk length", "Unknown command 'FOO' reading the append only file ... at offset
+  // 0"), and the file is left as it is. A stale `<filename>.rewrite` (a crash mid-rewrite)
+  // is removed. Then starts the writer task on the current runtime.
+  static keel::Task<absl::StatusOr<std::shared_ptr<Aof>>> open(AofOptions options, Db& db);
+
+  Aof(const Aof&) = delete;
+  Aof& operator=(const Aof&) = delete;
+  ~Aof() override;
+
+  // WriteLog: encodes RESP into the pending buffer under a short mutex; never blocks on I/O.
+  std::uint64_t append(int shard, std::span<const std::string_view> args) override;
+
+  // Completes once every record up to `seq` is written and fsynced (kAlways; with kEverySec
+  // and kNo: written to the kernel), or with the error that stopped the writer (or
+  // FAILED_PRECONDITION once closed with `seq` not written). Cancellable.
+  keel::Task<absl::Status> wait_durable(std::uint64_t seq);
+
+  bool fsync_always() const { return options_.fsync == AppendFsync::kAlways; }
+  AppendFsync fsync_policy() const { return options_.fsync; }
+  // dir/filename.
+  const std::string& path() const { return path_; }
+
+  // BGREWRITEAOF: starts the rewrite in the background. While one runs, FAILED_PRECONDITION
+  // with Redis's whole error text ("ERR Background append only file rewriting already in
+  // progress", ready for resp::Reply::error).
+  absl::Status start_rewrite();
+  // Completes when no rewrite is running; gives the last rewrite's result (OK if none ran).
+  keel::Task<absl::Status> wait_rewrite();
+
+  // Flushes and fsyncs everything appended so far, stops the writer (and a running rewrite,
+  // whose temporary file is removed) and closes the file. For shutdown: append() after it
+  // still returns sequence numbers but the records are dropped.
+  keel::Task<absl::Status> close();
+
+  // OK, or the write/fsync error that stopped the writer ("write /d/appendonly.aof: No
+  // space left on device").
+  absl::Status write_status() const;
+
+  AofStats stats() const;
+
+ private:
+  struct Fd;            // an open file descriptor, closed by its destructor
+  struct RewriteReady;  // a rewritten file waiting for the writer to switch to it
+
+  Aof(AofOptions options, Db& db, std::string path, keel::Handle handle);
+
+  static keel::Task<void> writer_main(std::shared_ptr<Aof> self);
+  static keel::Task<void> rewrite_main(std::shared_ptr<Aof> self);
+  keel::Task<void> run_writer();
+  keel::Task<absl::Status> run_rewrite();
+  // Replays the live file into db_; gives the length of its whole records.
+  keel::Task<absl::StatusOr<std::uint64_t>> replay();
+  // The writer's half of the rewrite: the final tail, fsync, rename, switch files. A failure
+  // before the rename abandons the rewrite (the old file stays live); an error after it (the
+  // directory fsync) is returned: the writer must stop.
+  keel::Task<absl::Status> finish_rewrite(std::shared_ptr<RewriteReady> ready);
+  // Ends a rewrite that will not reach the writer: drops the tail, removes the temporary file.
+  keel::Task<void> abandon_rewrite(absl::Status why);
+  // Marks the writer stopped with `s` and wakes every waiter.
+  void fail(absl::Status s);
+  // Encodes one record (RESP array of bulk strings) onto `out`.
+  static void encode(std::span<const std::string_view> args, std::string& out);
+
+  const AofOptions options_;
+  Db& db_;
+  const std::string path_;
+  const std::string rewrite_path_;
+  const std::size_t shards_;
+  const keel::Handle handle_;  // where rewrites are spawned (start_rewrite may run anywhere)
+
+  // Guards the fields below up to the atomics. Lock order: a Db shard lock, then mu_ (append()
+  // runs under shard locks; the rewrite's under_lock callback takes mu_ under one).
+  mutable std::mutex mu_;
+  std::string pending_;        // records not yet handed to the writer
+  std::uint64_t seq_ = 0;      // the last sequence number given out
+  bool closing_ = false;       // close() called: records are dropped from now on
+  bool stopped_ = false;       // a write/fsync failed: records are dropped
+  absl::Status write_status_;  // why stopped_
+  bool writer_exited_ = false;
+  bool rewrite_running_ = false;   // a rewrite is under way (task or hand-off)
+  bool rewrite_active_ = false;    // records of snapshotted shards are copied to tail_
+  bool rewrite_restart_ = false;   // a kAllShards record arrived mid-dump: dump again
+  std::vector<char> snapshotted_;  // per shard: dumped in this rewrite pass
+  std::size_t snapshotted_count_ = 0;
+  std::string tail_;  // records after their shard's cut, for the new file
+  std::shared_ptr<RewriteReady> rewrite_ready_;  // set: the writer should switch files
+  absl::Status last_rewrite_status_;
+  std::uint64_t rewrites_ = 0;
+  std::uint64_t base_size_ = 0;
+  std::shared_ptr<Fd> fd_;  // the live file (the writer replaces it after a rewrite)
+
+  // The writer task's own state (no lock: only it touches these).
+  bool unsynced_ = false;  // written since the last fsync
+
+  // ORDERING: release stores by the writer after the bytes are written/fsynced, acquire loads
+  // by waiters; the Notify below is the wake-up, these are the truth.
+  std::atomic<std::uint64_t> written_seq_{0};
+  std::atomic<std::uint64_t> durable_seq_{0};
+  std::atomic<std::uint64_t> current_size_{0};
+  std::atomic<bool> halted_{false};  // stopped_ or writer_exited_ (fast path of wait_durable)
+
+  keel::sync::Notify wake_writer_;   // appends (empty -> non-empty), close, rewrite hand-off
+  keel::sync::Notify progress_;      // written/durable seq moved, writer stopped or exited
+  keel::sync::Notify rewrite_done_;  // a rewrite finished (or was abandoned)
+};
+
+}  // namespace mini_redis
+
+#endif  // KEEL_APPS_MINI_REDIS_PERSISTENCE_AOF_H_
