@@ -1,0 +1,601 @@
+#!/usr/bin/env bash
+# Compares mini-redis (//apps/mini-redis:server, built -c opt) with Debian's redis-server on
+# this machine: SET/GET throughput and p50 latency through redis-benchmark and through Keel's
+# load client (//benchmarks/loadgen), RSS per key for 1,000,000 keys, and mini-redis with its
+# append-only file (--appendonly yes --appendfsync everysec) on the same SET/GET shapes.
+#
+# usage: benchmarks/mini_redis.sh [--rounds N] [--requests N] [--duration SECS] [--warmup SECS]
+#                                 [--keyspace N] [--keys N] [--shapes A,B,..]
+#                                 [--servers mini,redis,mini-aof] [--threads N]
+#                                 [--results DIR] [--no-build]
+#
+#   --rounds N      rounds to run (default 3); the table shows the median of the rounds
+#   --requests N    requests per redis-benchmark test (default 200000)
+#   --duration S    measured seconds of each loadgen run (default 5; '5' or '5s')
+#   --warmup S      unmeasured seconds before each loadgen run's measurement (default 1)
+#   --keyspace N    SET/GET keys are key:<random in [0, N)> (redis-benchmark -r N, loadgen
+#                   --keyspace N; default 100000, which the SETs fill for the GETs to hit)
+#   --keys N        keys the memory shape inserts (default 1000000)
+#   --shapes LIST   shapes to run, comma-separated (default rb1,rb16,lg1,lg16,mem):
+#                     rb1:  redis-benchmark -t set,get -n REQUESTS -c 50 -P 1 -r KEYSPACE
+#                     rb16: the same with -P 16
+#                     lg1:  loadgen redis, 50 connections, pipeline 1: "SET key:__rand_int__
+#                           __data__" (3-byte values), then "GET key:__rand_int__"
+#                     lg16: the same with pipeline 16
+#                     mem:  KEYS keys "key:%012d" with 16-byte values through
+#                           `redis-cli --pipe`; RSS per key from /proc/PID/status (VmRSS
+#                           after - before) / KEYS; mini and redis only
+#   --servers LIST  servers to run, comma-separated (default mini,redis,mini-aof):
+#                     mini:      mini-redis --threads THREADS (in memory)
+#                     redis:     redis-server --save "" --appendonly no
+#                     mini-aof:  mini-redis --threads THREADS --appendonly yes --appendfsync everysec
+#                     redis-aof: redis-server --save "" --appendonly yes --appendfsync everysec
+#                   the ratio columns need mini with redis (and mini-aof with mini)
+#   --threads N     mini-redis's --threads (default 2, this machine's cores)
+#   --results DIR   where the raw outputs go, one set per run: rROUND_SHAPE_SERVER.* (the
+#                   redis-benchmark CSV, loadgen's JSON and text, redis-cli's output, the
+#                   server's log), with results.tsv and table.md (default
+#                   /tmp/keel-mini-redis-bench); earlier results there are replaced
+#   --no-build      use the binaries already built
+#
+# Environment: MINI_REDIS_BIN and KEEL_LOADGEN_BIN override the two Keel binaries (by default
+# Bazel's -c opt output); REDIS_SERVER_BIN the redis-server (default: redis-server on PATH).
+# redis-benchmark and redis-cli come from PATH (Debian's redis-tools, as ./bazelw installs).
+#
+# Nothing is pinned: servers and load clients share the machine's cores, so a server that burns
+# less CPU per request leaves more to the client. Runs are interleaved: each round runs every
+# shape, and each shape every server, in an order rotated from round to round. Every run starts
+# a fresh server on a port of its own (the AOF servers on an empty folder), waits until it
+# answers PING, runs the load, stops the server with SIGTERM and waits for it.
+#
+# Prints on stdout one table with a row per test: each server's requests/s and p50 latency
+# (medians of the rounds), the ratios mini/redis (throughput: above 1 is better; p50: below 1
+# is better) and mini-aof/mini, and the plan's targets (throughput >= 1.0x redis, p50 no worse,
+# RSS per key <= redis, AOF everysec >= 0.9x in-memory), then the same table in markdown (also
+# written to DIR/table.md). Progress goes to stderr.
+set -euo pipefail
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo_root=$(cd "$script_dir/.." && pwd)
+mini_bin=${MINI_REDIS_BIN:-}
+loadgen_bin=${KEEL_LOADGEN_BIN:-}
+redis_bin=${REDIS_SERVER_BIN:-redis-server}
+
+# Connections of every SET/GET shape (the plan's targets are for 50 clients).
+readonly kConnections=50
+# Threads of the load client (loadgen): this machine's core count. redis-benchmark runs its
+# default single thread.
+readonly kLoadgenThreads=2
+# How long a server may take to answer PING, and to exit after SIGTERM.
+readonly kStartTimeoutSecs=20
+readonly kStopTimeoutSecs=20
+# How long a load client may run past its expected time (connecting, writing the report)
+# before it counts as hung; redis-benchmark is given requests / kMinRate seconds on top.
+readonly kClientSlackSecs=60
+readonly kMinRate=1000
+# The value of every key of the memory shape: 16 bytes, as in the plan's Redis figure.
+readonly kMemValueBytes=16
+
+log() { echo "mini_redis.sh: $*" >&2; }
+# The header comment above, up to the first line that is not a comment.
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; }
+die() {
+  log "$*"
+  usage >&2
+  exit 2
+}
+fail() {
+  log "error: $*"
+  exit 1
+}
+
+rounds=3
+requests=200000
+duration=5
+warmup=1
+keyspace=100000
+keys=1000000
+shapes=rb1,rb16,lg1,lg16,mem
+servers=mini,redis,mini-aof
+threads=2
+results_dir=/tmp/keel-mini-redis-bench
+build=1
+# Accepts "--flag value" and "--flag=value"; `words` is how many arguments a flag used.
+while (($# > 0)); do
+  arg=$1
+  value=
+  words=1
+  case $arg in
+    --*=*) value=${arg#*=}; arg=${arg%%=*} ;;
+    --rounds | --requests | --duration | --warmup | --keyspace | --keys | --shapes | --servers | \
+      --threads | --results)
+      (($# >= 2)) || die "$arg needs a value"
+      value=$2
+      words=2
+      ;;
+  esac
+  case $arg in
+    -h | --help) usage; exit 0 ;;
+    --rounds) rounds=$value ;;
+    --requests) requests=$value ;;
+    --duration) duration=$value ;;
+    --warmup) warmup=$value ;;
+    --keyspace) keyspace=$value ;;
+    --keys) keys=$value ;;
+    --shapes) shapes=$value ;;
+    --servers) servers=$value ;;
+    --threads) threads=$value ;;
+    --results) results_dir=$value ;;
+    --no-build) [[ $1 == --no-build ]] || die "--no-build takes no value"; build=0 ;;
+    *) die "unknown argument: $1" ;;
+  esac
+  shift "$words"
+done
+positive() { [[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 needs a positive integer, got '$2'"; }
+positive --rounds "$rounds"
+positive --requests "$requests"
+positive --keyspace "$keyspace"
+positive --keys "$keys"
+positive --threads "$threads"
+duration=${duration%s}
+warmup=${warmup%s}
+[[ $duration =~ ^[1-9][0-9]*$ ]] || die "--duration needs whole seconds > 0, got '$duration'"
+[[ $warmup =~ ^[0-9]+$ ]] || die "--warmup needs whole seconds, got '$warmup'"
+[[ -n $results_dir ]] || die "--results needs a folder"
+
+IFS=, read -r -a shape_list <<<"$shapes"
+((${#shape_list[@]})) || die "--shapes is empty"
+for s in "${shape_list[@]}"; do
+  [[ $s =~ ^(rb1|rb16|lg1|lg16|mem)$ ]] || die "unknown shape '$s' (known: rb1, rb16, lg1, lg16, mem)"
+done
+IFS=, read -r -a server_list <<<"$servers"
+((${#server_list[@]})) || die "--servers is empty"
+for s in "${server_list[@]}"; do
+  [[ $s =~ ^(mini|redis|mini-aof|redis-aof)$ ]] ||
+    die "unknown server '$s' (known: mini, redis, mini-aof, redis-aof)"
+done
+has() {
+  local want=$1 s
+  shift
+  for s in "$@"; do [[ $s == "$want" ]] && return 0; done
+  return 1
+}
+# The servers a shape runs on: the memory shape compares the in-memory servers only.
+servers_for() {
+  local s
+  for s in "${server_list[@]}"; do
+    [[ $1 == mem && $s == *-aof ]] || echo "$s"
+  done
+}
+
+needs_mini=0
+needs_loadgen=0
+for s in "${server_list[@]}"; do [[ $s == mini* ]] && needs_mini=1; done
+for s in "${shape_list[@]}"; do [[ $s == lg* ]] && needs_loadgen=1; done
+if ((build)); then
+  targets=()
+  ((needs_mini)) && targets+=(//apps/mini-redis:server)
+  ((needs_loadgen)) && targets+=(//benchmarks/loadgen)
+  if ((${#targets[@]})); then
+    log "building: ./bazelw build -c opt ${targets[*]}"
+    (cd "$repo_root" && ./bazelw build -c opt "${targets[@]}") >&2
+  fi
+fi
+if { ((needs_mini)) && [[ -z $mini_bin ]]; } || { ((needs_loadgen)) && [[ -z $loadgen_bin ]]; }; then
+  # The -c opt output folder, asked of Bazel: the bazel-bin symlink follows the last build of
+  # any configuration, so after someone's fastbuild it points at a debug binary or none.
+  opt_bin=$(cd "$repo_root" && ./bazelw info -c opt bazel-bin 2>/dev/null) ||
+    fail "could not ask Bazel for its -c opt output folder (./bazelw info -c opt bazel-bin)"
+  mini_bin=${mini_bin:-$opt_bin/apps/mini-redis/server/mini-redis-server}
+  loadgen_bin=${loadgen_bin:-$opt_bin/benchmarks/loadgen/loadgen}
+fi
+((needs_mini)) && { [[ -x $mini_bin ]] || fail "missing binary: $mini_bin (build it, or drop --no-build)"; }
+((needs_loadgen)) && { [[ -x $loadgen_bin ]] || fail "missing binary: $loadgen_bin (build it, or drop --no-build)"; }
+redis_path=$(command -v "$redis_bin") || fail "no redis-server ($redis_bin); ./bazelw installs redis-server"
+for tool in redis-cli redis-benchmark python3; do
+  command -v "$tool" >/dev/null || fail "$tool is not installed (./bazelw installs redis-tools)"
+done
+
+mkdir -p "$results_dir"
+# Replace only this script's own earlier files: DIR may be a folder with other things in it.
+rm -f "$results_dir"/r[0-9]*_{rb1,rb16,lg1,lg16,mem}_* "$results_dir"/results.tsv "$results_dir"/table.md
+
+work=$(mktemp -d)
+server_pid=
+# Stops a server still running (a failed run, ^C) and removes the private copies and AOFs.
+cleanup() {
+  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    local deadline=$((SECONDS + 5))
+    while kill -0 "$server_pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
+    kill -KILL "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Run private copies, so that a rebuild during the rounds (the Bazel server and the tree may be
+# shared) cannot swap a binary between rounds.
+if ((needs_mini)); then
+  cp "$mini_bin" "$work/mini-redis-server"
+  mini_bin=$work/mini-redis-server
+fi
+if ((needs_loadgen)); then
+  cp "$loadgen_bin" "$work/loadgen"
+  loadgen_bin=$work/loadgen
+fi
+
+# Every run gets a port no earlier run of this invocation used, so that a server that failed to
+# stop (or to start) can never answer for the next one. Sets `port`.
+declare -A used_ports=()
+port=
+pick_port() {
+  while :; do
+    port=$(python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')
+    [[ -z ${used_ports[$port]+x} ]] && break
+  done
+  used_ports[$port]=1
+}
+
+# start_server SERVER PORT LOG: starts it in the background (sets server_pid) and returns once
+# it answers PING; fails with its log if it exits or does not answer in time.
+start_server() {
+  local server=$1 port=$2 server_log=$3 bin args data_dir=$work/data
+  rm -rf "$data_dir"
+  mkdir -p "$data_dir"
+  case $server in
+    mini | mini-aof)
+      bin=$mini_bin
+      args=(--port "$port" --bind 127.0.0.1 --threads "$threads" --dir "$data_dir")
+      ;;
+    redis | redis-aof)
+      bin=$redis_path
+      args=(--port "$port" --bind 127.0.0.1 --save '' --dir "$data_dir")
+      ;;
+  esac
+  case $server in
+    *-aof) args+=(--appendonly yes --appendfsync everysec) ;;
+    *) args+=(--appendonly no) ;;
+  esac
+  "$bin" "${args[@]}" >"$server_log" 2>&1 &
+  server_pid=$!
+  local deadline=$((SECONDS + kStartTimeoutSecs))
+  while :; do
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+      local status=0
+      wait "$server_pid" || status=$?
+      server_pid=
+      log "$server exited with status $status before answering PING; its log:"
+      sed 's/^/  | /' "$server_log" >&2
+      fail "$server failed to start: $bin ${args[*]}"
+    fi
+    [[ $(timeout 5 redis-cli -p "$port" ping 2>/dev/null) == PONG ]] && return 0
+    if ((SECONDS >= deadline)); then
+      log "$server does not answer PING on 127.0.0.1:$port after ${kStartTimeoutSecs}s; its log:"
+      sed 's/^/  | /' "$server_log" >&2
+      fail "$server failed to start: $bin ${args[*]}"
+    fi
+    sleep 0.05
+  done
+}
+
+# stop_server SERVER LOG: SIGTERM, then waits; a server that does not exit in time is killed.
+# Either way a warning, not a failure: the run's numbers are already taken.
+stop_server() {
+  local server=$1 server_log=$2 status=0
+  kill -TERM "$server_pid" 2>/dev/null || true
+  local deadline=$((SECONDS + kStopTimeoutSecs))
+  while kill -0 "$server_pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
+  if kill -0 "$server_pid" 2>/dev/null; then
+    log "warning: $server still running ${kStopTimeoutSecs}s after SIGTERM; killing it"
+    kill -KILL "$server_pid" 2>/dev/null || true
+  fi
+  wait "$server_pid" || status=$?
+  server_pid=
+  ((status == 0)) || log "warning: $server exited with status $status after SIGTERM (log: $server_log)"
+}
+
+# A server that died under load fails the benchmark (with its log).
+check_alive() {
+  local server=$1 what=$2 server_log=$3
+  kill -0 "$server_pid" 2>/dev/null && return 0
+  local status=0
+  wait "$server_pid" || status=$?
+  server_pid=
+  log "$server exited with status $status during $what; its log:"
+  sed 's/^/  | /' "$server_log" >&2
+  fail "$server died during $what"
+}
+
+# One line per measurement: server, round, shape, test, rate (requests/s; for mem: bytes per
+# key), p50 µs, requests (for mem: keys), errors.
+results=$results_dir/results.tsv
+: >"$results"
+record() {
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$results"
+}
+
+# run_rb SERVER ROUND SHAPE PIPELINE PREFIX: redis-benchmark SET and GET; records two lines.
+run_rb() {
+  local server=$1 round=$2 shape=$3 pipeline=$4 prefix=$5 status=0
+  timeout --foreground --kill-after=5 $((requests / kMinRate + kClientSlackSecs)) \
+    redis-benchmark -p "$port" -t set,get -n "$requests" -c "$kConnections" -P "$pipeline" \
+    -r "$keyspace" --csv >"$prefix.csv" 2>"$prefix.err" || status=$?
+  ((status != 130)) || { log "interrupted"; exit 130; }
+  check_alive "$server" "redis-benchmark (round $round, $shape)" "$prefix.log"
+  local test line found=0
+  for test in SET GET; do
+    # "SET","219780.22","3.269","0.488","2.295",... : rps, avg, min, p50 (ms), ...
+    line=$(python3 - "$prefix.csv" "$test" <<'PY'
+import csv
+import sys
+path, test = sys.argv[1:3]
+with open(path) as f:
+    for row in csv.reader(f):
+        if row and row[0] == test:
+            print(f"{float(row[1]):.1f}\t{float(row[4]) * 1000:.1f}")
+PY
+    )
+    if [[ -z $line ]]; then
+      log "warning: no $test result from redis-benchmark (status $status):"
+      sed 's/^/  | /' "$prefix.err" "$prefix.csv" >&2
+      continue
+    fi
+    found=1
+    local rps p50
+    IFS=$'\t' read -r rps p50 <<<"$line"
+    local errors=$((status == 0 ? 0 : 1))
+    record "$server" "$round" "$shape" "$test" "$rps" "$p50" "$requests" "$errors"
+    log "  $server $test -P $pipeline (redis-benchmark): $rps requests/s, p50 $p50 us"
+  done
+  ((found)) || fail "redis-benchmark gave no result (round $round, $shape, $server)"
+  ((status == 0)) || log "warning: redis-benchmark exited with status $status: $(head -c 500 "$prefix.err")"
+}
+
+# run_lg SERVER ROUND SHAPE PIPELINE PREFIX: loadgen SET, then GET on the keys it set.
+run_lg() {
+  local server=$1 round=$2 shape=$3 pipeline=$4 prefix=$5 test command
+  for test in SET GET; do
+    if [[ $test == SET ]]; then command="SET key:__rand_int__ __data__"; else command="GET key:__rand_int__"; fi
+    local json=$prefix.$test.json out=$prefix.$test.loadgen.txt status=0
+    # --foreground keeps loadgen in this script's process group, so that ^C reaches it.
+    timeout --foreground --kill-after=5 $((warmup + duration + kClientSlackSecs)) \
+      "$loadgen_bin" redis --connect "127.0.0.1:$port" --connections "$kConnections" \
+      --pipeline "$pipeline" --command "$command" --keyspace "$keyspace" --data-size 3 \
+      --duration "${duration}s" --warmup "${warmup}s" --threads "$kLoadgenThreads" \
+      --json "$json" >"$out" 2>&1 || status=$?
+    ((status != 130)) || { log "interrupted"; exit 130; }
+    check_alive "$server" "loadgen $test (round $round, $shape)" "$prefix.log"
+    if [[ ! -s $json ]]; then
+      sed 's/^/  | /' "$out" >&2
+      fail "loadgen wrote no report (status $status) for round $round, $shape $test, $server"
+    fi
+    ((status == 0)) || { log "warning: loadgen exited with status $status; its output:"; sed 's/^/  | /' "$out" >&2; }
+    local line rps p50 n errors
+    line=$(python3 - "$json" <<'PY'
+import json
+import sys
+try:
+    with open(sys.argv[1]) as f:
+        r = json.load(f)
+    print(f"{float(r['throughput_rps']):.1f}\t{float(r['latency_us']['p50']):.1f}\t"
+          f"{int(r['requests'])}\t{int(r['errors']['total'])}")
+except (OSError, ValueError, KeyError, TypeError) as e:
+    sys.exit(f"mini_redis.sh: unreadable loadgen report {sys.argv[1]}: {e!r}")
+PY
+    )
+    IFS=$'\t' read -r rps p50 n errors <<<"$line"
+    record "$server" "$round" "$shape" "$test" "$rps" "$p50" "$n" "$errors"
+    log "  $server $test pipeline $pipeline (loadgen): $rps requests/s, p50 $p50 us, $n requests, $errors errors"
+    ((errors == 0 && n > 0)) || log "warning: $server had $errors errors and $n requests in this run"
+  done
+}
+
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status"; }
+
+# run_mem SERVER ROUND PREFIX: inserts `keys` keys with redis-cli --pipe; records bytes per key.
+mem_input=$work/mem.resp
+run_mem() {
+  local server=$1 round=$2 prefix=$3 before after status=0
+  before=$(rss_kb)
+  timeout --foreground --kill-after=5 $((keys / kMinRate + kClientSlackSecs)) \
+    redis-cli -p "$port" --pipe <"$mem_input" >"$prefix.pipe.txt" 2>&1 || status=$?
+  ((status != 130)) || { log "interrupted"; exit 130; }
+  check_alive "$server" "redis-cli --pipe (round $round, mem)" "$prefix.log"
+  grep -qx "errors: 0, replies: $keys" "$prefix.pipe.txt" ||
+    fail "redis-cli --pipe of $keys SETs into $server (status $status): $(cat "$prefix.pipe.txt")"
+  local dbsize
+  dbsize=$(timeout 20 redis-cli -p "$port" dbsize)
+  [[ $dbsize == "$keys" ]] || fail "$server has $dbsize keys after inserting $keys"
+  after=$(rss_kb)
+  local per_key
+  per_key=$(python3 -c "print(f'{($after - $before) * 1024 / $keys:.1f}')")
+  record "$server" "$round" mem memory "$per_key" 0 "$keys" 0
+  log "  $server: RSS $before kB -> $after kB for $keys keys: $per_key bytes/key"
+}
+
+if has mem "${shape_list[@]}"; then
+  log "writing $keys SET commands for the memory shape"
+  python3 - "$keys" "$kMemValueBytes" >"$mem_input" <<'PY'
+import sys
+n, size = int(sys.argv[1]), int(sys.argv[2])
+out = sys.stdout.buffer
+chunk = []
+for i in range(n):
+    k = b"key:%012d" % i
+    v = (b"%0*d" % (size, i))[-size:]
+    chunk.append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, len(v), v))
+    if len(chunk) == 10000:
+        out.write(b"".join(chunk))
+        chunk = []
+out.write(b"".join(chunk))
+PY
+fi
+
+log "servers: ${server_list[*]}; shapes: ${shape_list[*]}; $rounds round(s); results in $results_dir"
+runs_total=0
+for shape in "${shape_list[@]}"; do
+  n=$(servers_for "$shape" | wc -l)
+  runs_total=$((runs_total + rounds * n))
+done
+run=0
+for ((round = 1; round <= rounds; round++)); do
+  for shape in "${shape_list[@]}"; do
+    mapfile -t shape_servers < <(servers_for "$shape")
+    # Rotate the server order by one each round: no server always runs first or last.
+    order=()
+    for ((i = 0; i < ${#shape_servers[@]}; i++)); do
+      order+=("${shape_servers[$(((i + round - 1) % ${#shape_servers[@]}))]}")
+    done
+    for server in "${order[@]}"; do
+      run=$((run + 1))
+      prefix=$results_dir/r${round}_${shape}_${server}
+      pick_port
+      log "[$run/$runs_total] round $round, $shape: $server on port $port"
+      start_server "$server" "$port" "$prefix.log"
+      case $shape in
+        rb1) run_rb "$server" "$round" "$shape" 1 "$prefix" ;;
+        rb16) run_rb "$server" "$round" "$shape" 16 "$prefix" ;;
+        lg1) run_lg "$server" "$round" "$shape" 1 "$prefix" ;;
+        lg16) run_lg "$server" "$round" "$shape" 16 "$prefix" ;;
+        mem) run_mem "$server" "$round" "$prefix" ;;
+      esac
+      stop_server "$server" "$prefix.log"
+    done
+  done
+done
+
+python3 - "$results" "$rounds" "$results_dir/table.md" "${shape_list[*]}" "${server_list[*]}" \
+  "$requests" "$duration" "$warmup" "$keyspace" "$keys" "$threads" <<'PY'
+import statistics
+import sys
+
+(path, rounds, md_path, shapes, servers, requests, duration, warmup, keyspace, keys,
+ threads) = sys.argv[1:12]
+shapes, servers = shapes.split(), servers.split()
+NAMES = {"mini": "mini-redis", "redis": "Redis", "mini-aof": "mini-redis AOF",
+         "redis-aof": "Redis AOF"}
+ROWS = []  # (shape, test, label)
+for shape in shapes:
+    if shape == "mem":
+        ROWS.append((shape, "memory", f"RSS bytes/key, {int(keys):,} keys"))
+        continue
+    tool = "redis-benchmark" if shape.startswith("rb") else "loadgen"
+    p = shape[2:]
+    for test in ("SET", "GET"):
+        ROWS.append((shape, test, f"{test} -P {p} ({tool})"))
+
+runs = {}  # (server, shape, test) -> [(rate, p50)]
+troubled = []
+with open(path) as f:
+    for line in f:
+        server, round_, shape, test, rate, p50, n, errors = line.rstrip("\n").split("\t")
+        runs.setdefault((server, shape, test), []).append((float(rate), float(p50)))
+        if int(errors) or not int(n):
+            troubled.append(f"round {round_} {shape} {test} {NAMES[server]}: {errors} errors, {n} requests")
+
+
+def median(server, shape, test, i):
+    samples = runs.get((server, shape, test))
+    return statistics.median(s[i] for s in samples) if samples else None
+
+
+def fmt_rate(v, mem):
+    if v is None:
+        return "-"
+    return f"{v:.0f}" if mem else f"{v / 1000:.1f}k"
+
+
+def fmt_us(v):
+    return "-" if v is None else f"{v:.0f}" if v >= 100 else f"{v:.1f}"
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}" if a is not None and b else "-"
+
+
+header = ["test"]
+for s in servers:
+    header += [f"{NAMES[s]} req/s", f"{NAMES[s]} p50 µs"]
+compare_redis = "mini" in servers and "redis" in servers
+compare_aof = "mini" in servers and "mini-aof" in servers
+if compare_redis:
+    header += ["req/s mini/Redis", "p50 mini/Redis"]
+if compare_aof:
+    header += ["req/s AOF/mini"]
+if compare_redis or compare_aof:
+    header += ["targets"]
+
+rows = []
+for shape, test, label in ROWS:
+    mem = shape == "mem"
+    row = [label]
+    for s in servers:
+        row += [fmt_rate(median(s, shape, test, 0), mem),
+                "-" if mem else fmt_us(median(s, shape, test, 1))]
+    misses = []
+    if compare_redis:
+        m, r = median("mini", shape, test, 0), median("redis", shape, test, 0)
+        if mem:
+            # Bytes per key: lower is better; the ratio is mini/Redis all the same.
+            row += [ratio(m, r), "-"]
+            if m is not None and r and m > r:
+                misses.append("RSS/key > Redis")
+        else:
+            mp, rp = median("mini", shape, test, 1), median("redis", shape, test, 1)
+            row += [ratio(m, r), ratio(mp, rp)]
+            if m is not None and r and m < r:
+                misses.append("req/s < 1.0x Redis")
+            if mp is not None and rp and mp > rp:
+                misses.append("p50 > Redis")
+    if compare_aof:
+        if mem:
+            row += ["-"]
+        else:
+            a, m = median("mini-aof", shape, test, 0), median("mini", shape, test, 0)
+            row += [ratio(a, m)]
+            if a is not None and m and a < 0.9 * m:
+                misses.append("AOF < 0.9x in-memory")
+    if compare_redis or compare_aof:
+        row += ["; ".join(misses) if misses else "met"]
+    rows.append(row)
+
+plural = "" if rounds == "1" else "s"
+caption = (f"mini-redis vs Redis 7 on this machine, median of {rounds} interleaved round{plural}: "
+           f"SET/GET with {int(keyspace):,} random keys and 3-byte values, 50 connections "
+           f"(redis-benchmark -n {int(requests):,}; loadgen {warmup} s warm-up + {duration} s, "
+           f"2 threads); memory: RSS growth per key for {int(keys):,} keys \"key:%012d\" with "
+           f"16-byte values inserted with redis-cli --pipe. mini-redis runs --threads {threads}; "
+           "AOF: --appendonly yes --appendfsync everysec. A fresh server per run; servers and "
+           "clients share the machine's cores, unpinned. req/s ratio above 1: mini-redis serves "
+           "more; p50 and RSS ratios below 1: mini-redis is faster / smaller.")
+notes = [f"Runs with errors: {t}" for t in troubled]
+
+widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
+print(caption)
+print()
+for i, r in enumerate([header] + rows):
+    cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:], widths[1:])]
+    print("  ".join(cells).rstrip())
+    if i == 0:
+        print("  ".join("-" * w for w in widths))
+for n in notes:
+    print(n)
+
+md = [caption, "", "| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+md += ["| " + " | ".join(r) + " |" for r in rows]
+md += [""] + notes if notes else []
+with open(md_path, "w") as f:
+    f.write("\n".join(md) + "\n")
+print()
+print("Markdown:")
+print()
+print("\n".join(md))
+PY
+log "raw outputs, server logs and table.md in $results_dir"
