@@ -65,6 +65,7 @@
 #include "absl/status/statusor.h"
 #include "apps/mini-redis/db/db.h"
 #include "apps/mini-redis/db/write_log.h"
+#include "apps/mini-redis/persistence/spin_mutex.h"
 #include "runtime/runtime.h"
 #include "runtime/sync/notify.h"
 #include "runtime/task/task.h"
@@ -198,8 +199,9 @@ class Aof final : public WriteLog, public std::enable_shared_from_this<Aof> {
   const keel::Handle handle_;  // where rewrites are spawned (start_rewrite may run anywhere)
 
   // Guards the fields below up to the atomics. Lock order: a Db shard lock, then mu_ (append()
-  // runs under shard locks; the rewrite's under_lock callback takes mu_ under one).
-  mutable std::mutex mu_;
+  // runs under shard locks; the rewrite's under_lock callback takes mu_ under one). Every
+  // worker takes it for every write, briefly: hence a lock that spins before it sleeps.
+  mutable SpinThenBlockMutex mu_;
   std::string pending_;        // records not yet handed to the writer
   std::uint64_t seq_ = 0;      // the last sequence number given out
   bool closing_ = false;       // close() called: records are dropped from now on
