@@ -32,6 +32,7 @@ Entry** Db::Shard::find_read(std::string_view key, std::uint64_t hash, WriteLog*
                              std::uint64_t& seq) {
   Entry** slot = find(key, hash, log, seq);
   // Plain load + store: the counter is only written under the shard lock.
+  // ORDERING: relaxed; a statistic read by INFO, which needs no order with anything else.
   auto& counter = slot != nullptr ? hits_ : misses_;
   counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   return slot;
@@ -42,6 +43,7 @@ void Db::Shard::expire_entry(Entry** slot, WriteLog* log, std::uint64_t& seq) {
     const std::string_view args[2] = {"DEL", (*slot)->key()};
     seq = std::max(seq, log->append(index_, args));
   }
+  // ORDERING: relaxed, written only under the shard lock; a statistic (see find_read).
   expired_.store(expired_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   erase(slot);
 }
@@ -144,6 +146,7 @@ std::size_t Db::expires_size() const {
 
 DbStats Db::stats() const {
   DbStats s;
+  // ORDERING: relaxed; counters for INFO, each read on its own (no cross-counter snapshot).
   for (std::size_t i = 0; i < shard_count_; ++i) {
     s.expired_keys += shards_[i].expired_.load(std::memory_order_relaxed);
     s.keyspace_hits += shards_[i].hits_.load(std::memory_order_relaxed);

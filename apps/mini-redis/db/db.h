@@ -97,6 +97,7 @@ class Db {
     // Removes every key.
     void clear();
 
+    // ORDERING: relaxed; a count for DBSIZE/INFO read without the lock, exact only under it.
     std::size_t size() const { return count_.load(std::memory_order_relaxed); }
     std::size_t expires_size() const { return expires_count_.load(std::memory_order_relaxed); }
 
@@ -138,6 +139,7 @@ class Db {
     // Removes an expired entry: logs DEL, counts it.
     void expire_entry(Entry** slot, WriteLog* log, std::uint64_t& seq);
     void publish_counts() {
+      // ORDERING: relaxed; written under the shard lock, read lock-free as statistics (size()).
       count_.store(table_.size(), std::memory_order_relaxed);
       expires_count_.store(expires_.size(), std::memory_order_relaxed);
     }

@@ -21,6 +21,8 @@ std::size_t this_thread_stripe(std::size_t stripes) {
 
 void BatchCounters::add(std::uint64_t commands, std::uint64_t in, std::uint64_t out) {
   Stripe& s = stripes_[this_thread_stripe(kStripes)];
+  // ORDERING: relaxed everywhere in BatchCounters: INFO statistics, summed on read; no other
+  // memory is published through them.
   s.commands.fetch_add(commands, std::memory_order_relaxed);
   s.in.fetch_add(in, std::memory_order_relaxed);
   s.out.fetch_add(out, std::memory_order_relaxed);
