@@ -42,31 +42,20 @@ Task<void> reject(Stream conn) {
   (void)conn.shutdown_now(SHUT_WR);
 }
 
-Task<void> reject_tcp(keel::net::TcpStream s) { co_await reject(std::move(s)); }
-Task<void> reject_unix(keel::net::UnixStream s) { co_await reject(std::move(s)); }
-
-// Accepts until the listener fails (then asks the server to stop) or the task is aborted.
-Task<absl::Status> accept_tcp(keel::net::TcpListener listener, std::shared_ptr<ServerState> st,
-                              std::shared_ptr<Semaphore> limit) {
-  for (;;) {
-    auto accepted = co_await listener.accept();
-    if (!accepted.ok()) {
-      st->shutdown.cancel();
-      co_return accepted.status();
-    }
-    ServerStats::add(st->stats.connections_received, 1);
-    absl::StatusOr<keel::sync::OwnedSemaphorePermit> permit = keel::sync::try_acquire_owned(limit);
-    if (!permit.ok()) {
-      ServerStats::add(st->stats.rejected_connections, 1);
-      keel::JoinHandle<void> detached = keel::spawn(reject_tcp(std::move(accepted->first)));
-      continue;
-    }
-    keel::JoinHandle<void> detached =
-        keel::spawn(serve_tcp_connection(std::move(accepted->first), st, std::move(*permit)));
-  }
+keel::JoinHandle<void> start_connection(keel::net::TcpStream conn, std::shared_ptr<ServerState> st,
+                                        keel::sync::OwnedSemaphorePermit permit) {
+  return keel::spawn(serve_tcp_connection(std::move(conn), std::move(st), std::move(permit)));
 }
 
-Task<absl::Status> accept_unix(keel::net::UnixListener listener, std::shared_ptr<ServerState> st,
+keel::JoinHandle<void> start_connection(keel::net::UnixStream conn, std::shared_ptr<ServerState> st,
+                                        keel::sync::OwnedSemaphorePermit permit) {
+  return keel::spawn(serve_unix_connection(std::move(conn), std::move(st), std::move(permit)));
+}
+
+// Accepts (TCP or Unix) until the listener fails (then asks the server to stop) or the task is
+// aborted. Each connection holds a --maxclients permit for its life; without one it is refused.
+template <class Listener>
+Task<absl::Status> accept_loop(Listener listener, std::shared_ptr<ServerState> st,
                                std::shared_ptr<Semaphore> limit) {
   for (;;) {
     auto accepted = co_await listener.accept();
@@ -78,11 +67,11 @@ Task<absl::Status> accept_unix(keel::net::UnixListener listener, std::shared_ptr
     absl::StatusOr<keel::sync::OwnedSemaphorePermit> permit = keel::sync::try_acquire_owned(limit);
     if (!permit.ok()) {
       ServerStats::add(st->stats.rejected_connections, 1);
-      keel::JoinHandle<void> detached = keel::spawn(reject_unix(std::move(accepted->first)));
+      keel::JoinHandle<void> detached = keel::spawn(reject(std::move(accepted->first)));
       continue;
     }
     keel::JoinHandle<void> detached =
-        keel::spawn(serve_unix_connection(std::move(accepted->first), st, std::move(*permit)));
+        start_connection(std::move(accepted->first), st, std::move(*permit));
   }
 }
 
@@ -173,11 +162,11 @@ Task<absl::Status> serve(ServerConfig config, CancellationToken shutdown,
       address.resize(address.size() - 1);
       absl::StrAppend(&address, st->tcp_port);
     }
-    tcp_loop.emplace(keel::spawn(accept_tcp(std::move(*tcp), st, limit)));
+    tcp_loop.emplace(keel::spawn(accept_loop(std::move(*tcp), st, limit)));
     (*report)(address);
   }
   if (unix_listener.has_value()) {
-    unix_loop.emplace(keel::spawn(accept_unix(std::move(*unix_listener), st, limit)));
+    unix_loop.emplace(keel::spawn(accept_loop(std::move(*unix_listener), st, limit)));
     (*report)(absl::StrCat("unix:", config.unixsocket));
   }
   // The callback (and whatever it holds: a test's channel) is not needed any more.
