@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "apps/mini-redis/protocol/fuzz/fuzz_check.h"
+#include "runtime/codec/fuzz/fuzz_check.h"
 #include "apps/mini-redis/protocol/request.h"
 
 namespace {
@@ -41,23 +41,23 @@ std::string encode_resp(const std::vector<std::string>& args) {
 }
 
 void check_request(std::string_view buf, const Request& req, const ParseResult& r) {
-  MINI_REDIS_FUZZ_CHECK(r.consumed >= 1 && r.consumed <= buf.size());
+  KEEL_FUZZ_CHECK(r.consumed >= 1 && r.consumed <= buf.size());
   std::vector<std::string> args(req.args.begin(), req.args.end());
   for (std::string_view a : req.args) {
-    MINI_REDIS_FUZZ_CHECK(within(a, buf.data(), buf.size()) ||
+    KEEL_FUZZ_CHECK(within(a, buf.data(), buf.size()) ||
                           within(a, req.inline_storage.data(), req.inline_storage.size()));
   }
   Request again;
   ParseResult r2 = mini_redis::resp::parse_request(buf.substr(0, r.consumed), again);
-  MINI_REDIS_FUZZ_CHECK(r2.kind == ParseResult::kComplete);
-  MINI_REDIS_FUZZ_CHECK(r2.consumed == r.consumed);
-  MINI_REDIS_FUZZ_CHECK(std::vector<std::string>(again.args.begin(), again.args.end()) == args);
+  KEEL_FUZZ_CHECK(r2.kind == ParseResult::kComplete);
+  KEEL_FUZZ_CHECK(r2.consumed == r.consumed);
+  KEEL_FUZZ_CHECK(std::vector<std::string>(again.args.begin(), again.args.end()) == args);
   if (!args.empty()) {
     std::string resp = encode_resp(args);
     Request third;
     ParseResult r3 = mini_redis::resp::parse_request(resp, third);
-    MINI_REDIS_FUZZ_CHECK(r3.kind == ParseResult::kComplete && r3.consumed == resp.size());
-    MINI_REDIS_FUZZ_CHECK(std::vector<std::string>(third.args.begin(), third.args.end()) == args);
+    KEEL_FUZZ_CHECK(r3.kind == ParseResult::kComplete && r3.consumed == resp.size());
+    KEEL_FUZZ_CHECK(std::vector<std::string>(third.args.begin(), third.args.end()) == args);
   }
 }
 
@@ -70,13 +70,13 @@ Outcome run_stream(std::string_view input, std::size_t split) {
     while (true) {
       ParseResult r = mini_redis::resp::parse_request(buf, req);
       if (r.kind == ParseResult::kError) {
-        MINI_REDIS_FUZZ_CHECK(!r.error.empty());
-        MINI_REDIS_FUZZ_CHECK(req.args.empty());
+        KEEL_FUZZ_CHECK(!r.error.empty());
+        KEEL_FUZZ_CHECK(req.args.empty());
         out.error = r.error;
         return out;
       }
       if (r.kind == ParseResult::kIncomplete) {
-        MINI_REDIS_FUZZ_CHECK(req.args.empty());
+        KEEL_FUZZ_CHECK(req.args.empty());
         break;
       }
       check_request(buf, req, r);
@@ -95,9 +95,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::size_t split = input.empty() ? 0 : data[0] % (input.size() + 1);
   Outcome whole = run_stream(input, input.size());
   Outcome pieces = run_stream(input, split);
-  MINI_REDIS_FUZZ_CHECK(whole.requests == pieces.requests);
+  KEEL_FUZZ_CHECK(whole.requests == pieces.requests);
   // Where an error depends on how much was buffered ("too big ... string" versus a later
   // syntax error), both runs still fail; only a split run may fail with that "too big" text.
-  MINI_REDIS_FUZZ_CHECK(whole.error.empty() == pieces.error.empty());
+  KEEL_FUZZ_CHECK(whole.error.empty() == pieces.error.empty());
   return 0;
 }

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "apps/mini-redis/protocol/frame.h"
-#include "apps/mini-redis/protocol/fuzz/fuzz_check.h"
+#include "runtime/codec/fuzz/fuzz_check.h"
 #include "apps/mini-redis/protocol/request.h"
 #include "apps/mini-redis/protocol/resp_codec.h"
 #include "runtime/bytes/bytes.h"
@@ -32,12 +32,12 @@ struct Outcome {
 };
 
 void check_frame(const Frame& f, std::size_t depth) {
-  MINI_REDIS_FUZZ_CHECK(depth <= RespCodec::kMaxDepth + 1);
+  KEEL_FUZZ_CHECK(depth <= RespCodec::kMaxDepth + 1);
   if (f.kind == Frame::Kind::kBulk) {
-    MINI_REDIS_FUZZ_CHECK(f.str.size() <= static_cast<std::size_t>(mini_redis::resp::kMaxBulkLen));
+    KEEL_FUZZ_CHECK(f.str.size() <= static_cast<std::size_t>(mini_redis::resp::kMaxBulkLen));
   }
   if (f.kind == Frame::Kind::kArray) {
-    MINI_REDIS_FUZZ_CHECK(f.array.size() <=
+    KEEL_FUZZ_CHECK(f.array.size() <=
                           static_cast<std::size_t>(mini_redis::resp::kMaxMultibulkLen));
     for (const Frame& item : f.array) check_frame(item, depth + 1);
   }
@@ -63,18 +63,18 @@ Outcome decode(std::string_view input, std::size_t chunk_cycle) {
       absl::StatusOr<std::optional<Frame>> r = codec.decode(src);
       if (!r.ok()) {
         out.error = std::string(r.status().message());
-        MINI_REDIS_FUZZ_CHECK(out.error.rfind("resp: ", 0) == 0);
+        KEEL_FUZZ_CHECK(out.error.rfind("resp: ", 0) == 0);
         return out;
       }
       if (!r->has_value()) {
-        MINI_REDIS_FUZZ_CHECK(src.size() == before);
+        KEEL_FUZZ_CHECK(src.size() == before);
         break;
       }
       std::size_t consumed = before - src.size();
-      MINI_REDIS_FUZZ_CHECK(consumed > 0);
+      KEEL_FUZZ_CHECK(consumed > 0);
       std::string wire;
       mini_redis::resp::encode(**r, wire);
-      MINI_REDIS_FUZZ_CHECK(wire == std::string_view(fed).substr(decoded, consumed));
+      KEEL_FUZZ_CHECK(wire == std::string_view(fed).substr(decoded, consumed));
       decoded += consumed;
       check_frame(**r, 0);
       out.frames.push_back(std::move(**r));
@@ -90,7 +90,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
   Outcome whole = decode(input, 0);
   Outcome chunked = decode(input, data[0] % 17);
-  MINI_REDIS_FUZZ_CHECK(whole.frames == chunked.frames);
-  MINI_REDIS_FUZZ_CHECK(whole.error.empty() == chunked.error.empty());
+  KEEL_FUZZ_CHECK(whole.frames == chunked.frames);
+  KEEL_FUZZ_CHECK(whole.error.empty() == chunked.error.empty());
   return 0;
 }
