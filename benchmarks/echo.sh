@@ -363,10 +363,13 @@ for ((round = 1; round <= rounds; round++)); do
   done
 done
 
-python3 - "$results" "$rounds" "$duration" "$warmup" "$results_dir/table.md" "${shape_list[*]}" \
+PYTHONPATH="$script_dir/lib" \
+  python3 - "$results" "$rounds" "$duration" "$warmup" "$results_dir/table.md" "${shape_list[*]}" \
   "${server_list[*]}" <<'PY'
 import statistics
 import sys
+
+from table import print_table
 
 path, rounds, duration, warmup, md_path, shapes, servers = sys.argv[1:8]
 shapes, servers = shapes.split(), servers.split()
@@ -431,25 +434,6 @@ caption = (f"Echo round trips per second and latency, median of {rounds} interle
            "rt/s ratio above 1: Keel serves more; p99 ratio below 1: Keel's tail is shorter.")
 notes = [f"Runs with errors: {t}" for t in troubled]
 
-widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
-print(caption)
-print()
-for i, r in enumerate([header] + rows):
-    cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:], widths[1:])]
-    print("  ".join(cells).rstrip())
-    if i == 0:
-        print("  ".join("-" * w for w in widths))
-for n in notes:
-    print(n)
-
-md = [caption, "", "| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
-md += ["| " + " | ".join(r) + " |" for r in rows]
-md += [""] + notes if notes else []
-with open(md_path, "w") as f:
-    f.write("\n".join(md) + "\n")
-print()
-print("Markdown:")
-print()
-print("\n".join(md))
+print_table(caption, header, rows, notes, md_path)
 PY
 log "raw reports, server logs and table.md in $results_dir"
