@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 #include <type_traits>
 #include <utility>
@@ -124,20 +123,10 @@ struct BatchResult {
 // Encoding
 
 void Aof::encode(std::span<const std::string_view> args, std::string& out) {
-  // "*<n>\r\n" then "$<len>\r\n<bytes>\r\n" per argument; lengths by hand (std::to_chars).
-  char num[24];
-  out.push_back('*');
-  auto r = std::to_chars(num, num + sizeof(num), args.size());
-  out.append(num, r.ptr);
-  out.append("\r\n");
-  for (std::string_view a : args) {
-    out.push_back('$');
-    r = std::to_chars(num, num + sizeof(num), a.size());
-    out.append(num, r.ptr);
-    out.append("\r\n");
-    out.append(a);
-    out.append("\r\n");
-  }
+  // A record is the command as a client sends it: an array of bulk strings.
+  resp::Reply record(out);
+  record.array(args.size());
+  for (std::string_view a : args) record.bulk(a);
 }
 
 // ---------------------------------------------------------------------------------------------

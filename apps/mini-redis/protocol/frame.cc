@@ -1,20 +1,12 @@
 #include "apps/mini-redis/protocol/frame.h"
 
-#include <charconv>
 #include <ostream>
 #include <utility>
 
+#include "apps/mini-redis/protocol/reply.h"
+
 namespace mini_redis::resp {
 namespace {
-
-void append_header(std::string& out, char prefix, std::int64_t n) {
-  char buf[24];
-  buf[0] = prefix;
-  std::to_chars_result r = std::to_chars(buf + 1, buf + sizeof(buf) - 2, n);
-  r.ptr[0] = '\r';
-  r.ptr[1] = '\n';
-  out.append(buf, static_cast<std::size_t>(r.ptr + 2 - buf));
-}
 
 void append_lines(const Frame& f, const std::string& indent, std::string& out);
 
@@ -150,16 +142,14 @@ void encode(const Frame& f, std::string& out) {
       out += f.str;
       out += "\r\n";
       break;
-    case Frame::Kind::kInteger: append_header(out, ':', f.integer_value); break;
-    case Frame::Kind::kBulk:
-      append_header(out, '$', static_cast<std::int64_t>(f.str.size()));
-      out += f.str;
-      out += "\r\n";
-      break;
-    case Frame::Kind::kNull: out += "$-1\r\n"; break;
-    case Frame::Kind::kNullArray: out += "*-1\r\n"; break;
+    // The rest as the server's replies; simple strings and errors above go out verbatim (the
+    // codec's encoder rejects those holding CR or LF; Reply would rewrite them).
+    case Frame::Kind::kInteger: Reply(out).integer(f.integer_value); break;
+    case Frame::Kind::kBulk: Reply(out).bulk(f.str); break;
+    case Frame::Kind::kNull: Reply(out).null(); break;
+    case Frame::Kind::kNullArray: Reply(out).null_array(); break;
     case Frame::Kind::kArray:
-      append_header(out, '*', static_cast<std::int64_t>(f.array.size()));
+      Reply(out).array(f.array.size());
       for (const Frame& item : f.array) encode(item, out);
       break;
   }

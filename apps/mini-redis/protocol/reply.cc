@@ -17,30 +17,24 @@ void append_header(std::string& out, char prefix, std::int64_t n) {
   out.append(buf, static_cast<std::size_t>(r.ptr + 2 - buf));
 }
 
+// Appends `prefix`, `s` with CR and LF replaced by spaces (as Redis's addReplyErrorLength: a
+// newline inside a simple string or error would split the reply in two), and "\r\n".
+void append_line(std::string& out, char prefix, std::string_view s) {
+  out.push_back(prefix);
+  std::size_t start = out.size();
+  out.append(s);
+  for (std::size_t i = start; i < out.size(); ++i) {
+    char& c = out[i];
+    if (c == '\r' || c == '\n') c = ' ';
+  }
+  out.append("\r\n");
+}
+
 }  // namespace
 
-void Reply::simple(std::string_view s) {
-  out_->push_back('+');
-  std::size_t start = out_->size();
-  out_->append(s);
-  for (std::size_t i = start; i < out_->size(); ++i) {
-    char& c = (*out_)[i];
-    if (c == '\r' || c == '\n') c = ' ';
-  }
-  out_->append("\r\n");
-}
+void Reply::simple(std::string_view s) { append_line(*out_, '+', s); }
 
-void Reply::error(std::string_view s) {
-  out_->push_back('-');
-  std::size_t start = out_->size();
-  out_->append(s);
-  // As Redis's addReplyErrorLength: a newline inside an error would split the reply in two.
-  for (std::size_t i = start; i < out_->size(); ++i) {
-    char& c = (*out_)[i];
-    if (c == '\r' || c == '\n') c = ' ';
-  }
-  out_->append("\r\n");
-}
+void Reply::error(std::string_view s) { append_line(*out_, '-', s); }
 
 void Reply::integer(std::int64_t n) { append_header(*out_, ':', n); }
 
