@@ -105,8 +105,9 @@ Task<std::string> recv_then_report(std::shared_ptr<Pair> p) { co_return co_await
 KEEL_TEST(IoOp, DroppedFdCancelsAPendingOp) {
   auto p = std::make_shared<Pair>(socket_pair());
   auto reader = spawn(recv_then_report(p));
-  co_await testing::settle();
-  KEEL_ASSERT_TRUE(!reader.is_finished());
+  // Parked on the op, not merely not finished: a reader not yet polled would build its op
+  // from the moved-from AsyncFd below.
+  KEEL_ASSERT_TRUE(co_await testing::parked_on(reader, "test recv"));
   { AsyncFd gone = std::move(p->a); }  // deregisters and closes under the waiting op
   absl::StatusOr<std::string> got = co_await reader;
   KEEL_ASSERT_OK(got);
