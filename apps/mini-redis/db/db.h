@@ -174,6 +174,23 @@ class Db {
   std::size_t shard_of(std::string_view key) const { return shard_index(hash(key)); }
   Shard& shard(std::size_t i) { return shards_[i]; }
 
+  // Holds every shard's lock, taken in ascending order, for its lifetime: a consistent cut of
+  // the whole keyspace (the AOF takes one to collect its per-shard buffers).
+  class AllShardsLock {
+   public:
+    explicit AllShardsLock(Db& db) : db_(db) {
+      for (std::size_t i = 0; i < db_.shard_count_; ++i) db_.shards_[i].mutex_.lock();
+    }
+    ~AllShardsLock() {
+      for (std::size_t i = db_.shard_count_; i-- > 0;) db_.shards_[i].mutex_.unlock();
+    }
+    AllShardsLock(const AllShardsLock&) = delete;
+    AllShardsLock& operator=(const AllShardsLock&) = delete;
+
+   private:
+    Db& db_;
+  };
+
   std::size_t size() const;           // keys (DBSIZE), expired-but-not-yet-removed included
   std::size_t expires_size() const;   // keys with a TTL
   std::size_t shard_count() const { return shard_count_; }

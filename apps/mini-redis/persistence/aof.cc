@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -53,6 +55,33 @@ absl::Status write_all(int fd, std::string_view data, const std::string& path) {
     }
     if (n == 0) return errno_status(EIO, "write", path);
     data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
+// writev(2) of every piece, in order, until every byte is out: one syscall for a batch whose
+// records sit in several buffers, with no copy into one.
+absl::Status write_all(int fd, const std::vector<std::string>& pieces, const std::string& path) {
+  std::vector<iovec> iov;
+  iov.reserve(pieces.size());
+  for (const std::string& p : pieces) {
+    if (!p.empty()) iov.push_back(iovec{const_cast<char*>(p.data()), p.size()});
+  }
+  std::size_t first = 0;
+  while (first < iov.size()) {
+    int count = static_cast<int>(std::min<std::size_t>(iov.size() - first, IOV_MAX));
+    ssize_t n = ::writev(fd, iov.data() + first, count);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_status(errno, "write", path);
+    }
+    if (n == 0) return errno_status(EIO, "write", path);
+    auto left = static_cast<std::size_t>(n);
+    while (first < iov.size() && left >= iov[first].iov_len) left -= iov[first++].iov_len;
+    if (left > 0) {
+      iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
+      iov[first].iov_len -= left;
+    }
   }
   return absl::OkStatus();
 }
@@ -110,11 +139,11 @@ auto blocking(F fn) -> keel::Task<std::invoke_result_t<F&>> {
 // Waits for a notify_one() on `n` (a Task, for timeout_at).
 keel::Task<void> wait_notified(keel::sync::Notify* n) { co_await n->notified(); }
 
-// A batch's write (and fsync), run on the blocking pool; gives the buffer back so that its
+// A batch's write (and fsync), run on the blocking pool; gives the buffers back so that their
 // capacity is reused.
 struct BatchResult {
   absl::Status status;
-  std::string buf;
+  std::vector<std::string> pieces;
 };
 
 }  // namespace
@@ -139,7 +168,7 @@ Aof::Aof(AofOptions options, Db& db, std::string path, keel::Handle handle)
       rewrite_path_(path_ + ".rewrite"),
       shards_(db.shard_count()),
       handle_(std::move(handle)),
-      snapshotted_(shards_, 0) {}
+      shard_logs_(new ShardLog[shards_]) {}
 
 Aof::~Aof() = default;
 
@@ -275,31 +304,65 @@ keel::Task<absl::StatusOr<std::uint64_t>> Aof::replay() {
 // Appending
 
 std::uint64_t Aof::append(int shard, std::span<const std::string_view> args) {
-  bool wake = false;
-  std::uint64_t seq;
-  {
-    std::lock_guard lock(mu_);
-    seq = ++seq_;
-    if (closing_ || stopped_) return seq;
-    wake = pending_.empty();
+  // ORDERING: relaxed; the shard lock the caller holds orders this with the writer's cut.
+  const std::uint64_t seq = seq_.fetch_add(1, std::memory_order_relaxed) + 1;
+  // ORDERING: acquire; pairs with the release store in close()/fail().
+  if (dropping_.load(std::memory_order_acquire)) return seq;
+  bool wake;
+  if (shard >= 0 && static_cast<std::size_t>(shard) < shards_) {
+    // The caller holds this shard's lock: its buffers are ours.
+    ShardLog& log = shard_logs_[static_cast<std::size_t>(shard)];
+    wake = log.pending.empty();
+    std::size_t before = log.pending.size();
+    encode(args, log.pending);
+    if (log.snapshotted) log.tail.append(log.pending, before, std::string::npos);
+  } else {
+    // The caller holds every shard lock. What the shards buffered came before this record.
+    wake = true;
+    gather_pending(pending_);
     std::size_t before = pending_.size();
     encode(args, pending_);
     if (rewrite_active_) {
-      bool all = shard < 0 || static_cast<std::size_t>(shard) >= shards_;
-      if (all && snapshotted_count_ < shards_) {
-        // The shards dumped so far no longer describe the state the rest will be dumped in:
-        // dump again (run_rewrite resets the pass).
-        rewrite_restart_ = true;
-        std::fill(snapshotted_.begin(), snapshotted_.end(), 0);
-        snapshotted_count_ = 0;
-        tail_.clear();
-      } else if (all || snapshotted_[static_cast<std::size_t>(shard)]) {
+      bool all_dumped = true;
+      for (std::size_t i = 0; i < shards_; ++i) all_dumped = all_dumped && shard_logs_[i].snapshotted;
+      if (all_dumped) {
+        gather_tail(tail_);
         tail_.append(pending_, before, std::string::npos);
+      } else {
+        // The shards dumped so far no longer describe the state the rest will be dumped in:
+        // dump again (run_rewrite starts a new pass).
+        reset_rewrite_cut();
+        rewrite_active_ = true;
+        // ORDERING: release; the rewrite task's acquire load after a shard's dump.
+        rewrite_restart_.store(true, std::memory_order_release);
       }
     }
   }
   if (wake) wake_writer_.notify_one();
   return seq;
+}
+
+void Aof::gather_pending(std::string& out) {
+  for (std::size_t i = 0; i < shards_; ++i) {
+    out.append(shard_logs_[i].pending);
+    shard_logs_[i].pending.clear();
+  }
+}
+
+void Aof::gather_tail(std::string& out) {
+  for (std::size_t i = 0; i < shards_; ++i) {
+    out.append(shard_logs_[i].tail);
+    shard_logs_[i].tail.clear();
+  }
+}
+
+void Aof::reset_rewrite_cut() {
+  rewrite_active_ = false;
+  tail_.clear();
+  for (std::size_t i = 0; i < shards_; ++i) {
+    shard_logs_[i].snapshotted = false;
+    shard_logs_[i].tail.clear();
+  }
 }
 
 keel::Task<absl::Status> Aof::wait_durable(std::uint64_t seq) {
@@ -332,6 +395,9 @@ absl::Status Aof::write_status() const {
 
 Aof::AofStats Aof::stats() const {
   AofStats st;
+  Db::AllShardsLock shards(db_);  // for the pending byte count: INFO is rare
+  st.pending_bytes = pending_.size();
+  for (std::size_t i = 0; i < shards_; ++i) st.pending_bytes += shard_logs_[i].pending.size();
   std::lock_guard lock(mu_);
   st.rewrite_in_progress = rewrite_running_;
   st.rewrites = rewrites_;
@@ -340,8 +406,8 @@ Aof::AofStats Aof::stats() const {
   // ORDERING: relaxed: statistics.
   st.current_size = current_size_.load(std::memory_order_relaxed);
   st.base_size = base_size_;
-  st.pending_bytes = pending_.size();
-  st.appended_seq = seq_;
+  // ORDERING: relaxed: statistics.
+  st.appended_seq = seq_.load(std::memory_order_relaxed);
   st.written_seq = written_seq_.load(std::memory_order_relaxed);
   st.durable_seq = durable_seq_.load(std::memory_order_relaxed);
   return st;
@@ -351,11 +417,14 @@ void Aof::fail(absl::Status s) {
   std::fprintf(stderr, "mini-redis: writing the append only file failed, writes stop: %s\n",
                std::string(s.message()).c_str());
   {
+    Db::AllShardsLock shards(db_);
     std::lock_guard lock(mu_);
+    // ORDERING: release; pairs with append()'s acquire load.
+    dropping_.store(true, std::memory_order_release);
     stopped_ = true;
     write_status_ = std::move(s);
-    pending_.clear();
-    pending_.shrink_to_fit();
+    pending_ = std::string();
+    for (std::size_t i = 0; i < shards_; ++i) shard_logs_[i].pending = std::string();
   }
   // ORDERING: release: a waiter that sees it finds stopped_ under mu_.
   halted_.store(true, std::memory_order_release);
@@ -371,7 +440,8 @@ keel::Task<void> Aof::run_writer() {
   const bool always = options_.fsync == AppendFsync::kAlways;
   const bool everysec = options_.fsync == AppendFsync::kEverySec;
   std::shared_ptr<Aof> self = shared_from_this();
-  std::string batch;
+  // A cut: [0] the ordered buffer, [1 + i] shard i's. Written in this order with one writev.
+  std::vector<std::string> batch(shards_ + 1);
   keel::Instant next_sync = keel::Instant::now() + kEverySecInterval;
   for (;;) {
     std::shared_ptr<RewriteReady> ready;
@@ -379,14 +449,18 @@ keel::Task<void> Aof::run_writer() {
     std::uint64_t upto = 0;
     bool closing = false;
     {
+      Db::AllShardsLock shards(db_);
       std::lock_guard lock(mu_);
       ready = std::move(rewrite_ready_);
       rewrite_ready_.reset();
       if (!ready) {
-        batch.clear();
-        batch.swap(pending_);
+        // Swaps only, no copy: the shards keep appending into the emptied buffers of the
+        // previous batch.
+        batch[0].swap(pending_);
+        for (std::size_t i = 0; i < shards_; ++i) batch[1 + i].swap(shard_logs_[i].pending);
       }
-      upto = seq_;
+      // ORDERING: relaxed; every append that took a number did so under a lock we hold.
+      upto = seq_.load(std::memory_order_relaxed);
       closing = closing_;
       fd = fd_;
     }
@@ -399,15 +473,17 @@ keel::Task<void> Aof::run_writer() {
       }
       continue;
     }
-    const bool wrote = !batch.empty();
+    std::size_t bytes = 0;
+    for (const std::string& piece : batch) bytes += piece.size();
+    const bool wrote = bytes > 0;
     if (wrote) {
-      std::size_t bytes = batch.size();
       auto job = [self, fd, always, b = std::move(batch)]() mutable -> BatchResult {
         BatchResult r;
-        if (self->options_.write_hook) r.status = self->options_.write_hook(b);
+        if (self->options_.write_hook) r.status = self->options_.write_hook();
         if (r.status.ok()) r.status = write_all(fd->fd, b, fd->path);
         if (r.status.ok() && always) r.status = sync_fd(fd->fd, fd->path);
-        r.buf = std::move(b);
+        for (std::string& piece : b) piece.clear();  // keeps the capacity for the next cut
+        r.pieces = std::move(b);
         return r;
       };
       keel::JoinHandle<BatchResult> h = keel::spawn_blocking(std::move(job));
@@ -416,7 +492,7 @@ keel::Task<void> Aof::run_writer() {
         fail(r.status());
         break;
       }
-      batch = std::move(r->buf);
+      batch = std::move(r->pieces);
       if (!r->status.ok()) {
         fail(std::move(r->status));
         break;
@@ -495,6 +571,8 @@ keel::Task<void> Aof::run_writer() {
 keel::Task<absl::Status> Aof::close() {
   {
     std::lock_guard lock(mu_);
+    // ORDERING: release; pairs with append()'s acquire load.
+    dropping_.store(true, std::memory_order_release);
     closing_ = true;
   }
   wake_writer_.notify_one();
@@ -567,13 +645,12 @@ keel::Task<void> Aof::abandon_rewrite(absl::Status why) {
   absl::Status removed = co_await keel::fs::remove_file(rewrite_path_);
   (void)removed;  // best effort: open() removes a leftover too
   {
+    Db::AllShardsLock shards(db_);
     std::lock_guard lock(mu_);
-    rewrite_active_ = false;
-    rewrite_restart_ = false;
-    std::fill(snapshotted_.begin(), snapshotted_.end(), 0);
-    snapshotted_count_ = 0;
-    tail_.clear();
+    reset_rewrite_cut();
     tail_.shrink_to_fit();
+    // ORDERING: relaxed; only the rewrite task reads it, and no rewrite runs now.
+    rewrite_restart_.store(false, std::memory_order_relaxed);
     last_rewrite_status_ = std::move(why);
     rewrite_running_ = false;
   }
@@ -596,15 +673,15 @@ keel::Task<absl::Status> Aof::run_rewrite() {
 
   std::uint64_t written = 0;
   for (bool first_pass = true;; first_pass = false) {
-    // A pass: dump every shard in turn. Reset under mu_, so a record either precedes its
-    // shard's cut (and is in the dump) or follows it (and is in the tail), never both.
+    // A pass: dump every shard in turn. Reset under every shard lock, so a record either
+    // precedes its shard's cut (and is in the dump) or follows it (and is in the tail), never
+    // both.
     {
-      std::lock_guard lock(mu_);
+      Db::AllShardsLock shards(db_);
+      reset_rewrite_cut();
       rewrite_active_ = true;
-      rewrite_restart_ = false;
-      std::fill(snapshotted_.begin(), snapshotted_.end(), 0);
-      snapshotted_count_ = 0;
-      tail_.clear();
+      // ORDERING: relaxed; kAllShards appends store it with every shard lock held, as here.
+      rewrite_restart_.store(false, std::memory_order_relaxed);
     }
     if (!first_pass) {
       auto truncate_fn = [fd]() -> absl::Status {
@@ -622,13 +699,8 @@ keel::Task<absl::Status> Aof::run_rewrite() {
         std::string chunk;
         auto emit = [&chunk](std::span<const std::string_view> args) { encode(args, chunk); };
         Aof* aof = self.get();
-        auto under_lock = [aof, i]() {
-          std::lock_guard lock(aof->mu_);
-          if (!aof->snapshotted_[i]) {
-            aof->snapshotted_[i] = 1;
-            ++aof->snapshotted_count_;
-          }
-        };
+        // With shard i's lock held: its later records also go to its tail.
+        auto under_lock = [aof, i]() { aof->shard_logs_[i].snapshotted = true; };
         self->db_.dump_shard(i, emit, under_lock);
         if (self->options_.rewrite_hook) self->options_.rewrite_hook(i);
         absl::Status w = write_all(fd->fd, chunk, fd->path);
@@ -643,8 +715,9 @@ keel::Task<absl::Status> Aof::run_rewrite() {
       {
         std::lock_guard lock(mu_);
         stop = closing_ || stopped_;
-        restart = rewrite_restart_;
       }
+      // ORDERING: acquire; pairs with a kAllShards append's release store.
+      restart = rewrite_restart_.load(std::memory_order_acquire);
       if (stop) co_return absl::CancelledError("append only file closed during the rewrite");
     }
     if (!restart) break;
@@ -654,8 +727,9 @@ keel::Task<absl::Status> Aof::run_rewrite() {
   for (;;) {
     std::string piece;
     {
-      std::lock_guard lock(mu_);
+      Db::AllShardsLock shards(db_);
       piece.swap(tail_);
+      gather_tail(piece);
     }
     std::size_t size = piece.size();
     if (size > 0) {
@@ -694,13 +768,14 @@ keel::Task<absl::Status> Aof::finish_rewrite(std::shared_ptr<RewriteReady> ready
   std::string tail;
   std::uint64_t switch_seq;
   {
-    std::lock_guard lock(mu_);
+    Db::AllShardsLock shards(db_);
     old_pending.swap(pending_);
+    gather_pending(old_pending);
     tail.swap(tail_);
-    switch_seq = seq_;
-    rewrite_active_ = false;
-    std::fill(snapshotted_.begin(), snapshotted_.end(), 0);
-    snapshotted_count_ = 0;
+    gather_tail(tail);
+    // ORDERING: relaxed; as in the writer's cut.
+    switch_seq = seq_.load(std::memory_order_relaxed);
+    reset_rewrite_cut();
   }
   std::shared_ptr<Fd> nfd = ready->fd;
   std::uint64_t size = ready->written + tail.size();
@@ -720,9 +795,10 @@ keel::Task<absl::Status> Aof::finish_rewrite(std::shared_ptr<RewriteReady> ready
   absl::StatusOr<StatusBox> renamed = co_await std::move(switch_task);
   if (!renamed.ok()) {
     absl::Status s = renamed.status();
-    // The old file stays live: put its pending records back in front of the newer ones.
+    // The old file stays live: put its pending records back in front of the newer ones (the
+    // ordered buffer goes first in a cut, then the shards').
     {
-      std::lock_guard lock(mu_);
+      Db::AllShardsLock shards(db_);
       old_pending.append(pending_);
       pending_.swap(old_pending);
     }
@@ -731,13 +807,13 @@ keel::Task<absl::Status> Aof::finish_rewrite(std::shared_ptr<RewriteReady> ready
     co_return absl::OkStatus();
   }
   {
+    Db::AllShardsLock shards(db_);
     std::lock_guard lock(mu_);
     fd_ = std::move(nfd);
     base_size_ = size;
     last_rewrite_status_ = absl::OkStatus();
     ++rewrites_;
     rewrite_running_ = false;
-    tail_.clear();
     tail_.shrink_to_fit();
   }
   // ORDERING: relaxed: statistics.

@@ -20,29 +20,36 @@
 // `redis-check-aof` and Redis itself can read it.
 //
 // How it works:
-//   - append() encodes the record into a pending buffer under a short lock (spin_mutex.h),
-//     bumps the sequence number and, when the buffer was empty, wakes the writer task (a Notify
-//     permit: never waits). It never touches the disk.
-//   - One writer task (spawned by open() on the current runtime) swaps the pending buffer out
-//     and writes it on the blocking pool. kAlways: the write and an fdatasync run as one
-//     blocking call per batch, then the durable sequence number is published and every
-//     wait_durable() waiting on it wakes: group commit (records that arrive during an fsync
-//     form the next batch). kEverySec: records gather for kWriteCoalesceDelay, are written in
-//     one batch, and fdatasync runs at most once per second (kEverySecInterval) on the
-//     writer (never on a client's path: clients never wait). kNo: never fsync (the
-//     kernel decides), except in close().
+//   - append() runs under the lock of the shard it records (db/write_log.h), so it encodes the
+//     record into that shard's own buffer with no lock of its own: workers writing to
+//     different shards never meet. A kAllShards record (FLUSHALL) holds every shard lock: it
+//     moves every shard's buffer into one ordered buffer, then appends itself there. append()
+//     takes a sequence number (an atomic counter) and, when the buffer was empty, wakes the
+//     writer task (a Notify permit: never waits). It never touches the disk.
+//   - One writer task (spawned by open() on the current runtime) takes a consistent cut: with
+//     every shard lock held (briefly: it swaps buffers, copies nothing) it takes the ordered
+//     buffer, then each shard's. Records of one shard stay in order; records of different
+//     shards commute (they touch different keys); a kAllShards record sits between what came
+//     before and after it. The batch is written on the blocking pool. kAlways: the write and
+//     an fdatasync run as one blocking call per batch, then the durable sequence number is
+//     published and every wait_durable() waiting on it wakes: group commit (records that
+//     arrive during an fsync form the next batch). kEverySec: records gather for
+//     kWriteCoalesceDelay, are written in one batch, and fdatasync runs at most once per
+//     second (kEverySecInterval) on the writer (never on a client's path: clients never
+//     wait). kNo: never fsync (the kernel decides), except in close().
 //   - A write or fsync error stops the writer for good (as Redis with appendfsync always:
 //     after a failed fsync the page cache cannot be trusted); wait_durable() then returns the
 //     error and write_status() reports it, so the server can refuse writes.
 //   - Rewrite (start_rewrite): a background task writes `<filename>.rewrite` from
 //     Db::dump_shard, shard by shard, on the blocking pool. The cut per shard is exact:
 //     dump_shard calls back with the shard's lock held, and from then on append() also copies
-//     that shard's records into a rewrite tail buffer. A kAllShards record (FLUSHALL) while
+//     that shard's records into the shard's rewrite tail. A kAllShards record (FLUSHALL) while
 //     some shards are not dumped yet restarts the dump. When every shard is dumped the task
-//     writes most of the tail and fsyncs; then the writer task, under the append mutex, takes
-//     the rest of the tail and drops its own pending buffer (every record in it is in the new
-//     file: in a shard's dump or in the tail), writes the rest, fsyncs, renames the new file
-//     over the live one and carries on appending to it. Nothing is lost or written twice.
+//     writes most of the tail and fsyncs; then the writer task, with every shard lock held,
+//     takes the rest of the tail and drops its own pending buffers (every record in them is in
+//     the new file: in a shard's dump or in the tail), writes the rest, fsyncs, renames the
+//     new file over the live one and carries on appending to it. Nothing is lost or written
+//     twice.
 //
 // Thread-safety: append(), wait_durable(), start_rewrite(), wait_rewrite(), stats() and
 // write_status() may be called from any thread or task at once. close() is for shutdown (a
@@ -65,7 +72,6 @@
 #include "absl/status/statusor.h"
 #include "apps/mini-redis/db/db.h"
 #include "apps/mini-redis/db/write_log.h"
-#include "apps/mini-redis/persistence/spin_mutex.h"
 #include "runtime/runtime.h"
 #include "runtime/sync/notify.h"
 #include "runtime/task/task.h"
@@ -101,7 +107,7 @@ struct AofOptions {
   AppendFsync fsync = AppendFsync::kEverySec;
   // Test hook: runs on the blocking thread before each batch is written to the live file; a
   // non-OK status is taken as the write's failure. Empty in production.
-  std::function<absl::Status(std::string_view batch)> write_hook;
+  std::function<absl::Status()> write_hook;
   // Test hook: runs on the blocking thread of a rewrite after shard `shard` was dumped (its
   // lock released). Empty in production.
   std::function<void(std::size_t shard)> rewrite_hook;
@@ -138,7 +144,8 @@ class Aof final : public WriteLog, public std::enable_shared_from_this<Aof> {
   Aof& operator=(const Aof&) = delete;
   ~Aof() override;
 
-  // WriteLog: encodes RESP into the pending buffer under a short mutex; never blocks on I/O.
+  // WriteLog: encodes RESP into the shard's pending buffer; never blocks on I/O. The caller
+  // holds the shard's lock (every shard's for kAllShards), as db/write_log.h requires.
   std::uint64_t append(int shard, std::span<const std::string_view> args) override;
 
   // Completes once every record up to `seq` is written and fsynced (kAlways; with kEverySec
@@ -199,22 +206,35 @@ class Aof final : public WriteLog, public std::enable_shared_from_this<Aof> {
   const std::size_t shards_;
   const keel::Handle handle_;  // where rewrites are spawned (start_rewrite may run anywhere)
 
-  // Guards the fields below up to the atomics. Lock order: a Db shard lock, then mu_ (append()
-  // runs under shard locks; the rewrite's under_lock callback takes mu_ under one). Every
-  // worker takes it for every write, briefly: hence a lock that spins before it sleeps.
-  mutable SpinThenBlockMutex mu_;
-  std::string pending_;        // records not yet handed to the writer
-  std::uint64_t seq_ = 0;      // the last sequence number given out
+  // A shard's records, guarded by that shard's lock in db_ (append() runs under it).
+  // Cache-line aligned: workers appending to neighbouring shards must not share a line.
+  struct alignas(64) ShardLog {
+    std::string pending;       // records not yet handed to the writer
+    std::string tail;          // records after this shard's rewrite cut, for the new file
+    bool snapshotted = false;  // dumped in this rewrite pass
+  };
+  // Append every shard's pending (tail) records to `out`, emptying the shards' buffers.
+  // Need every shard lock.
+  void gather_pending(std::string& out);
+  void gather_tail(std::string& out);
+  // Ends the rewrite state: no shard copies records to a tail any more. Needs every shard lock.
+  void reset_rewrite_cut();
+
+  const std::unique_ptr<ShardLog[]> shard_logs_;
+
+  // Guarded by every shard lock (written with all of them held, as by a kAllShards append):
+  std::string pending_;          // the ordered buffer: records before the shards' pending ones
+  std::string tail_;             // the ordered rewrite tail, before the shards' tails
+  bool rewrite_active_ = false;  // a dump pass is under way: shards may be snapshotted
+
+  // Guards the fields below up to the atomics. Lock order: shard locks, then mu_ (the writer
+  // takes mu_ inside its cut).
+  mutable std::mutex mu_;
   bool closing_ = false;       // close() called: records are dropped from now on
   bool stopped_ = false;       // a write/fsync failed: records are dropped
   absl::Status write_status_;  // why stopped_
   bool writer_exited_ = false;
-  bool rewrite_running_ = false;   // a rewrite is under way (task or hand-off)
-  bool rewrite_active_ = false;    // records of snapshotted shards are copied to tail_
-  bool rewrite_restart_ = false;   // a kAllShards record arrived mid-dump: dump again
-  std::vector<char> snapshotted_;  // per shard: dumped in this rewrite pass
-  std::size_t snapshotted_count_ = 0;
-  std::string tail_;  // records after their shard's cut, for the new file
+  bool rewrite_running_ = false;  // a rewrite is under way (task or hand-off)
   std::shared_ptr<RewriteReady> rewrite_ready_;  // set: the writer should switch files
   absl::Status last_rewrite_status_;
   std::uint64_t rewrites_ = 0;
@@ -224,6 +244,14 @@ class Aof final : public WriteLog, public std::enable_shared_from_this<Aof> {
   // The writer task's own state (no lock: only it touches these).
   bool unsynced_ = false;  // written since the last fsync
 
+  // Taken by append() under a shard lock; the writer reads it inside its cut (every shard
+  // lock held), so every number it sees belongs to a record already in a buffer.
+  std::atomic<std::uint64_t> seq_{0};  // the last sequence number given out
+  // Set with mu_ held before closing_/stopped_, so an append that comes after the writer's
+  // last cut sees it (the cut's shard locks order the two).
+  std::atomic<bool> dropping_{false};
+  // Set by a kAllShards append mid-dump, read by the rewrite task after each shard.
+  std::atomic<bool> rewrite_restart_{false};
   // ORDERING: release stores by the writer after the bytes are written/fsynced, acquire loads
   // by waiters; the Notify below is the wake-up, these are the truth.
   std::atomic<std::uint64_t> written_seq_{0};
