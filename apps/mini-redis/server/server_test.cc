@@ -116,6 +116,8 @@ KEEL_TEST(Server, ConnectionCommands) {
   EXPECT_NE(text.find("# Runtime\r\nruntime_flavor:"), std::string::npos);
   EXPECT_NE(text.find("db0:keys=1,expires=0"), std::string::npos);
   EXPECT_NE(text.find("connected_clients:1\r\n"), std::string::npos);
+  EXPECT_NE(text.find("# Memory\r\nused_memory:"), std::string::npos);
+  EXPECT_NE(text.find("\r\nused_memory_rss:"), std::string::npos);
   std::string keyspace = co_await c.call("INFO keyspace");
   EXPECT_EQ(keyspace.find("# Server"), std::string::npos);
   EXPECT_NE(keyspace.find("# Keyspace"), std::string::npos);
