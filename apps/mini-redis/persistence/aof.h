@@ -173,6 +173,12 @@ class Aof final : public WriteLog, public std::enable_shared_from_this<Aof> {
   // OK, or the write/fsync error that stopped the writer ("write /d/appendonly.aof: No
   // space left on device").
   absl::Status write_status() const;
+  // False once the writer stopped on an error or close() was called: records are dropped, so
+  // the server must refuse writes (Redis's MISCONF). One atomic load: for every write command.
+  bool accepting_writes() const {
+    // ORDERING: acquire; pairs with the release store in close()/fail().
+    return !dropping_.load(std::memory_order_acquire);
+  }
 
   AofStats stats() const;
 

@@ -76,7 +76,7 @@ void replace_with_errors(std::string& out, std::size_t mark, std::size_t count,
                          const absl::Status& why) {
   out.resize(mark);
   resp::Reply reply(out);
-  std::string text = absl::StrCat("MISCONF Errors writing to the AOF file: ", why.message());
+  std::string text = aof_write_error(why);
   for (std::size_t i = 0; i < count; ++i) reply.error(text);
 }
 

@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/status/status.h"
 #include "apps/mini-redis/commands/commands.h"
 #include "apps/mini-redis/protocol/reply.h"
 #include "apps/mini-redis/server/pubsub.h"
@@ -63,7 +64,13 @@ struct Session {
   bool in_pubsub() const { return subscriber != nullptr && subscriber->count() > 0; }
 };
 
-// Runs one request (args not empty) for `session`, appending its reply.
+// Redis's refusal of a write the append-only file cannot take: "MISCONF Errors writing to the
+// AOF file: <why>" (`why`: the writer's error, or that the file is closed).
+std::string aof_write_error(const absl::Status& why);
+
+// Runs one request (args not empty) for `session`, appending its reply. With the append-only
+// file stopped (a write or fsync failed), write commands and PING get aof_write_error() and
+// are not executed, as Redis refuses them.
 void dispatch(Session& session, std::span<const std::string_view> args, resp::Reply& reply);
 
 // Serves a connection until the client leaves, errs, is killed (pub/sub limit), idles out, or

@@ -2,6 +2,7 @@
 // checks in Redis's order: unknown command, arity, authentication, subscriber-mode context.
 
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -101,8 +102,21 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 
 // ---- connection commands ----
 
+// With the append-only file stopped, the MISCONF error for a write (or a PING); nullopt while
+// it accepts writes.
+std::optional<std::string> refused_by_aof(const Session& s) {
+  if (s.state.aof == nullptr || s.state.aof->accepting_writes()) [[likely]] {
+    return std::nullopt;
+  }
+  absl::Status why = s.state.aof->write_status();
+  if (why.ok()) why = absl::FailedPreconditionError("the append only file is closed");
+  return aof_write_error(why);
+}
+
 void cmd_ping(Session& s, Args args, resp::Reply& reply) {
   if (args.size() > 2) return wrong_args("ping", reply);
+  // As Redis: PING fails too while writes are refused, so that health checks notice.
+  if (std::optional<std::string> refused = refused_by_aof(s)) return reply.error(*refused);
   if (s.in_pubsub()) {
     reply.array(2);
     reply.bulk("pong");
@@ -530,6 +544,10 @@ void ServerStats::reset() {
   batches.reset();
 }
 
+std::string aof_write_error(const absl::Status& why) {
+  return absl::StrCat("MISCONF Errors writing to the AOF file: ", why.message());
+}
+
 void dispatch(Session& s, Args args, resp::Reply& reply) {
   ++s.commands;
   // The hot path: a data command on an authenticated, unsubscribed connection.
@@ -539,6 +557,12 @@ void dispatch(Session& s, Args args, resp::Reply& reply) {
     }
     if (s.in_pubsub()) [[unlikely]] {
       return not_in_pubsub_context(cmd->name, reply);
+    }
+    if (cmd->flags & kCmdWrite) {
+      // Applied in memory, the write would be lost at the next restart: refuse it instead.
+      if (std::optional<std::string> refused = refused_by_aof(s)) [[unlikely]] {
+        return reply.error(*refused);
+      }
     }
     return execute(*cmd, s.ctx, args, reply);
   }
