@@ -324,7 +324,9 @@ std::uint64_t Aof::append(int shard, std::span<const std::string_view> args) {
     encode(args, pending_);
     if (rewrite_active_) {
       bool all_dumped = true;
-      for (std::size_t i = 0; i < shards_; ++i) all_dumped = all_dumped && shard_logs_[i].snapshotted;
+      for (std::size_t i = 0; i < shards_; ++i) {
+        all_dumped = all_dumped && shard_logs_[i].snapshotted;
+      }
       if (all_dumped) {
         gather_tail(tail_);
         tail_.append(pending_, before, std::string::npos);

@@ -69,7 +69,8 @@ got=$(cli main SET after-the-limit refused)
 [[ $got == "(error) $kMisconf"* ]] || fail "SET after the write error: want MISCONF, got: $got"
 expect main '"kept"' GET before-the-limit
 got=$(cli main PING)
-[[ $got == "(error) $kMisconf"* ]] || fail "PING after the write error: want MISCONF (as Redis), got: $got"
+[[ $got == "(error) $kMisconf"* ]] ||
+  fail "PING after the write error: want MISCONF (as Redis), got: $got"
 raw_cli main INFO persistence | grep -q '^aof_last_write_status:err' ||
   fail "INFO persistence does not report the write error: $(raw_cli main INFO persistence)"
 stop_server main KILL
@@ -88,7 +89,9 @@ if is_mini; then
     fail "the writers did not stop on MISCONF (status $status):
 $(cat "$work/writers.log")"
   fi
-  log "  $(grep -c "$kMisconf" "$work/writers.log") writers refused; $(find "$acks" -type f -exec cat {} + | wc -l) writes acknowledged"
+  refused=$(grep -c "$kMisconf" "$work/writers.log")
+  acknowledged=$(find "$acks" -type f -exec cat {} + | wc -l)
+  log "  $refused writers refused; $acknowledged writes acknowledged"
   got=$(cli main SET after-the-limit refused)
   [[ $got == "(error) $kMisconf"* ]] || fail "SET after the write error: want MISCONF, got: $got"
   stop_server main TERM
