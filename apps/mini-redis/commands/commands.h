@@ -50,6 +50,18 @@ struct CommandSpec {
   CommandHandler handler;
 };
 
+// ASCII case-insensitive equality of an argument with a lower-case keyword ("ex", "nx",
+// "setname"...): the commands' and the server's option parsing.
+inline bool eq_nocase(std::string_view s, std::string_view lower) {
+  if (s.size() != lower.size()) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != lower[i]) return false;
+  }
+  return true;
+}
+
 // The data command named `name`, in any case, or nullptr.
 const CommandSpec* find_command(std::string_view name);
 

@@ -36,7 +36,7 @@ void expire_generic(ExecContext& ctx, std::span<const std::string_view> args, re
     return reply.error("ERR GT and LT options at the same time are not compatible");
   }
   std::int64_t when;
-  if (!parse_i64(args[2], when)) return reply.error(kNotInteger);
+  if (!resp::parse_int64(args[2], when)) return reply.error(kNotInteger);
   std::string expire_error = "ERR invalid expire time in '";
   expire_error.append(name).append("' command");
   constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();

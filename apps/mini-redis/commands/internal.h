@@ -1,5 +1,5 @@
 // Helpers shared by the command families (keys.cc, strings.cc, expiry.cc, lists.cc, hashes.cc):
-// Redis's error texts, strict integer parsing, write logging and multi-shard locking. Internal
+// Redis's error texts, write logging and multi-shard locking. Internal
 // to the commands package.
 //
 //   KeyLock k(ctx.db, args[1]);                       // hashes the key, locks its shard
@@ -13,13 +13,13 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
-#include <limits>
 #include <mutex>
 #include <span>
 #include <string_view>
 
 #include "absl/container/inlined_vector.h"
 #include "apps/mini-redis/commands/commands.h"
+#include "apps/mini-redis/protocol/number.h"
 
 namespace mini_redis::cmd {
 
@@ -32,50 +32,6 @@ inline constexpr std::size_t kMaxStringLen = 512ull * 1024 * 1024;
 // Keys whose shards a multi-key command can track without allocating.
 inline constexpr std::size_t kInlineKeys = 8;
 
-// Redis's string2ll: optional '-', no '+', no spaces, no leading zeros, no overflow.
-inline bool parse_i64(std::string_view s, std::int64_t& out) {
-  const std::size_t len = s.size();
-  const char* p = s.data();
-  if (len == 0 || len > 20) return false;
-  if (len == 1 && p[0] == '0') {
-    out = 0;
-    return true;
-  }
-  std::size_t i = 0;
-  const bool negative = p[0] == '-';
-  if (negative && len == 1) return false;
-  if (negative) i = 1;
-  if (p[i] < '1' || p[i] > '9') return false;
-  std::uint64_t v = 0;
-  for (; i < len; ++i) {
-    const char c = p[i];
-    if (c < '0' || c > '9') return false;
-    const auto d = static_cast<std::uint64_t>(c - '0');
-    if (v > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-  if (negative) {
-    if (v > kMax + 1) return false;
-    out = static_cast<std::int64_t>(0 - v);
-  } else {
-    if (v > kMax) return false;
-    out = static_cast<std::int64_t>(v);
-  }
-  return true;
-}
-
-// ASCII case-insensitive equality with a lower-case literal.
-inline bool eq_nocase(std::string_view s, std::string_view lower) {
-  if (s.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != lower[i]) return false;
-  }
-  return true;
-}
-
 // Formats n into buf (at least 21 bytes).
 inline std::string_view format_i64(char* buf, std::int64_t n) {
   auto r = std::to_chars(buf, buf + 21, n);
@@ -83,7 +39,8 @@ inline std::string_view format_i64(char* buf, std::int64_t n) {
 }
 
 inline void log_write(ExecContext& ctx, int shard, std::span<const std::string_view> args) {
-  if (ctx.log != nullptr) ctx.last_write_seq = std::max(ctx.last_write_seq, ctx.log->append(shard, args));
+  if (ctx.log != nullptr)
+    ctx.last_write_seq = std::max(ctx.last_write_seq, ctx.log->append(shard, args));
 }
 
 inline void reply_arity(resp::Reply& reply, std::string_view name) {
@@ -130,13 +87,6 @@ class ShardLocks {
     std::sort(locked_.begin(), locked_.end());
     locked_.erase(std::unique(locked_.begin(), locked_.end()), locked_.end());
     for (std::uint32_t s : locked_) db_.shard(s).mutex().lock();
-  }
-  // Every shard (FLUSHDB, FLUSHALL, KEYS need not: they go shard by shard).
-  explicit ShardLocks(Db& db) : db_(db) {
-    for (std::size_t s = 0; s < db.shard_count(); ++s) {
-      locked_.push_back(static_cast<std::uint32_t>(s));
-      db_.shard(s).mutex().lock();
-    }
   }
   ~ShardLocks() {
     for (auto it = locked_.rbegin(); it != locked_.rend(); ++it) db_.shard(*it).mutex().unlock();

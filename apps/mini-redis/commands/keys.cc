@@ -84,7 +84,7 @@ void cmd_flushdb(ExecContext& ctx, std::span<const std::string_view> args, resp:
                           !eq_nocase(args[1], "sync"))) {
     return reply.error(kSyntaxError);
   }
-  ShardLocks locks(ctx.db);
+  Db::AllShardsLock locks(ctx.db);  // every shard (KEYS need not: it goes shard by shard)
   for (std::size_t i = 0; i < ctx.db.shard_count(); ++i) ctx.db.shard(i).clear();
   const std::string_view rec[1] = {eq_nocase(args[0], "flushall") ? "FLUSHALL" : "FLUSHDB"};
   log_write(ctx, WriteLog::kAllShards, rec);

@@ -6,8 +6,7 @@
 namespace mini_redis::cmd {
 namespace {
 
-void push(ExecContext& ctx, std::span<const std::string_view> args, resp::Reply& reply,
-          bool left) {
+void push(ExecContext& ctx, std::span<const std::string_view> args, resp::Reply& reply, bool left) {
   KeyLock k(ctx.db, args[1]);
   Entry** e = k.find(ctx);
   List* list;
@@ -29,12 +28,11 @@ void push(ExecContext& ctx, std::span<const std::string_view> args, resp::Reply&
   reply.integer(static_cast<std::int64_t>(list->size()));
 }
 
-void pop(ExecContext& ctx, std::span<const std::string_view> args, resp::Reply& reply,
-         bool left) {
+void pop(ExecContext& ctx, std::span<const std::string_view> args, resp::Reply& reply, bool left) {
   if (args.size() > 3) return reply_arity(reply, left ? "lpop" : "rpop");
   std::int64_t count = 1;
   const bool has_count = args.size() == 3;
-  if (has_count && (!parse_i64(args[2], count) || count < 0)) {
+  if (has_count && (!resp::parse_int64(args[2], count) || count < 0)) {
     return reply.error("ERR value is out of range, must be positive");
   }
   KeyLock k(ctx.db, args[1]);
@@ -78,7 +76,8 @@ void cmd_rpop(ExecContext& ctx, std::span<const std::string_view> args, resp::Re
 
 void cmd_lrange(ExecContext& ctx, std::span<const std::string_view> args, resp::Reply& reply) {
   std::int64_t start, stop;
-  if (!parse_i64(args[2], start) || !parse_i64(args[3], stop)) return reply.error(kNotInteger);
+  if (!resp::parse_int64(args[2], start) || !resp::parse_int64(args[3], stop))
+    return reply.error(kNotInteger);
   KeyLock k(ctx.db, args[1]);
   Entry** e = k.find_read(ctx);
   if (e == nullptr) return reply.array(0);

@@ -82,7 +82,7 @@ void cmd_set(ExecContext& ctx, std::span<const std::string_view> args, resp::Rep
   std::int64_t expire_at = kNoExpire;
   if (flags & kAnyExpire) {
     std::int64_t ms;
-    if (!parse_i64(expire_arg, ms)) return reply.error(kNotInteger);
+    if (!resp::parse_int64(expire_arg, ms)) return reply.error(kNotInteger);
     const bool seconds = (flags & (kEx | kExAt)) != 0;
     if (ms <= 0 || (seconds && ms > std::numeric_limits<std::int64_t>::max() / 1000)) {
       return reply.error(kSetExpireError);
@@ -179,7 +179,7 @@ void incr_by(ExecContext& ctx, std::string_view key, std::int64_t delta, resp::R
   std::int64_t current = 0;
   if (e != nullptr) {
     if ((*e)->type() != ValueType::kString) return reply.error(kWrongType);
-    if (!parse_i64((*e)->str(), current)) return reply.error(kNotInteger);
+    if (!resp::parse_int64((*e)->str(), current)) return reply.error(kNotInteger);
   }
   if ((delta < 0 && current < 0 && delta < std::numeric_limits<std::int64_t>::min() - current) ||
       (delta > 0 && current > 0 && delta > std::numeric_limits<std::int64_t>::max() - current)) {
@@ -207,13 +207,13 @@ void cmd_decr(ExecContext& ctx, std::span<const std::string_view> args, resp::Re
 
 void cmd_incrby(ExecContext& ctx, std::span<const std::string_view> args, resp::Reply& reply) {
   std::int64_t delta;
-  if (!parse_i64(args[2], delta)) return reply.error(kNotInteger);
+  if (!resp::parse_int64(args[2], delta)) return reply.error(kNotInteger);
   incr_by(ctx, args[1], delta, reply);
 }
 
 void cmd_decrby(ExecContext& ctx, std::span<const std::string_view> args, resp::Reply& reply) {
   std::int64_t delta;
-  if (!parse_i64(args[2], delta)) return reply.error(kNotInteger);
+  if (!resp::parse_int64(args[2], delta)) return reply.error(kNotInteger);
   if (delta == std::numeric_limits<std::int64_t>::min()) {
     return reply.error("ERR decrement would overflow");
   }
@@ -236,7 +236,8 @@ void cmd_append(ExecContext& ctx, std::span<const std::string_view> args, resp::
     }
     Entry* grown = Entry::make_string_uninit(k.key, len, (*e)->expire_at());
     std::memcpy(grown->mutable_str(), old.data(), old.size());
-    if (!args[2].empty()) std::memcpy(grown->mutable_str() + old.size(), args[2].data(), args[2].size());
+    if (!args[2].empty())
+      std::memcpy(grown->mutable_str() + old.size(), args[2].data(), args[2].size());
     k.shard.replace(e, grown);
   }
   log_write(ctx, k.shard_int(), args);

@@ -175,7 +175,7 @@ class Db {
   Shard& shard(std::size_t i) { return shards_[i]; }
 
   // Holds every shard's lock, taken in ascending order, for its lifetime: a consistent cut of
-  // the whole keyspace (the AOF takes one to collect its per-shard buffers).
+  // the whole keyspace (FLUSHDB/FLUSHALL; the AOF, to collect its per-shard buffers).
   class AllShardsLock {
    public:
     explicit AllShardsLock(Db& db) : db_(db) {

@@ -1,5 +1,6 @@
-// parse_int64: Redis's string2ll (util.c), the strict integer syntax of RESP headers and
-// integer replies. Internal to the protocol package (request.cc, resp_codec.cc).
+// parse_int64: Redis's string2ll (util.c), the strict integer syntax of RESP headers, integer
+// replies and every integer argument (EX, INCRBY, LRANGE, SELECT, HELLO...): the protocol,
+// the commands and the server all parse with it.
 //
 //   std::int64_t n;
 //   if (mini_redis::resp::parse_int64("42", 2, n)) { ... }
@@ -11,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <string_view>
 
 namespace mini_redis::resp {
 
@@ -47,6 +49,10 @@ inline bool parse_int64(const char* p, std::size_t len, std::int64_t& out) {
     out = static_cast<std::int64_t>(v);
   }
   return true;
+}
+
+inline bool parse_int64(std::string_view s, std::int64_t& out) {
+  return parse_int64(s.data(), s.size(), out);
 }
 
 }  // namespace mini_redis::resp

@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "apps/mini-redis/protocol/request.h"
 #include "runtime/bytes/bytes.h"
+#include "runtime/io/util.h"
 #include "runtime/keel.h"
 
 namespace mini_redis {
@@ -44,18 +45,6 @@ Task<std::optional<keel::Bytes>> next_message(Mailbox& mailbox) {
 
 Task<void> until_cancelled(keel::sync::CancellationToken token) { co_await token.cancelled(); }
 
-template <class Stream>
-Task<absl::Status> write_all(Stream& conn, std::string_view out) {
-  std::size_t done = 0;
-  while (done < out.size()) {
-    absl::StatusOr<std::size_t> n =
-        co_await conn.write(std::span<const char>(out.data() + done, out.size() - done));
-    if (!n.ok()) co_return n.status();
-    if (*n == 0) co_return absl::UnavailableError("write: the peer accepts no more bytes");
-    done += *n;
-  }
-  co_return absl::OkStatus();
-}
 
 // Moves every message waiting in the mailbox onto `out`; returns their bytes.
 std::size_t drain_mailbox(Mailbox& mailbox, std::string& out) {
@@ -110,7 +99,7 @@ Task<void> connection_loop(Stream& conn, Session& s) {
         if (!msg.has_value()) break;
         out.append(msg->view());
         mailbox_bytes = msg->size() + drain_mailbox(mailbox, out);
-        Task<absl::Status> writing = write_all(conn, out);
+        Task<absl::Status> writing = keel::io::write_all(conn, std::string_view(out));
         Task<void> killed = until_cancelled(mailbox.killed());
         auto wrote = co_await keel::select(std::move(writing), std::move(killed));
         if (wrote.index() == 1 || !std::get<0>(wrote).ok()) break;
@@ -174,7 +163,7 @@ Task<void> connection_loop(Stream& conn, Session& s) {
     if (!out.empty()) {
       absl::Status wrote;
       if (s.subscriber != nullptr) {
-        Task<absl::Status> writing = write_all(conn, out);
+        Task<absl::Status> writing = keel::io::write_all(conn, std::string_view(out));
         Task<void> killed = until_cancelled(s.subscriber->mailbox().killed());
         auto w = co_await keel::select(std::move(writing), std::move(killed));
         wrote = w.index() == 0 ? std::get<0>(w) : absl::CancelledError("killed");

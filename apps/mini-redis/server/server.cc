@@ -11,6 +11,7 @@
 #include "apps/mini-redis/server/connection.h"
 #include "apps/mini-redis/server/server_state.h"
 #include "net/net.h"
+#include "runtime/io/util.h"
 #include "runtime/keel.h"
 #include "runtime/sync/semaphore.h"
 
@@ -32,13 +33,8 @@ AppendFsync to_aof(FsyncPolicy p) {
 // Over --maxclients: tell the client why, then close (as Redis).
 template <class Stream>
 Task<void> reject(Stream conn) {
-  std::size_t done = 0;
-  while (done < kMaxClientsReached.size()) {
-    absl::StatusOr<std::size_t> n = co_await conn.write(
-        std::span<const char>(kMaxClientsReached.data() + done, kMaxClientsReached.size() - done));
-    if (!n.ok() || *n == 0) break;
-    done += *n;
-  }
+  absl::Status wrote = co_await keel::io::write_all(conn, kMaxClientsReached);
+  (void)wrote;  // the client may be gone already: it is closed either way
   (void)conn.shutdown_now(SHUT_WR);
 }
 

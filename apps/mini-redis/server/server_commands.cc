@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "apps/mini-redis/db/glob.h"
+#include "apps/mini-redis/protocol/number.h"
 #include "apps/mini-redis/server/connection.h"
 
 namespace mini_redis {
@@ -28,8 +29,8 @@ struct ServerCommand {
   std::string_view name;  // lower case
   int arity;              // as CommandSpec::arity
   ServerHandler handler;
-  bool pubsub_ok;         // allowed in subscriber mode
-  bool noauth_ok;         // allowed before AUTH
+  bool pubsub_ok;  // allowed in subscriber mode
+  bool noauth_ok;  // allowed before AUTH
 };
 
 bool to_lower(std::string_view in, char* buf, std::string_view& out) {
@@ -42,17 +43,6 @@ bool to_lower(std::string_view in, char* buf, std::string_view& out) {
   return true;
 }
 
-bool eq_nocase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 bool arity_ok(int arity, std::size_t argc) {
   return arity >= 0 ? argc == static_cast<std::size_t>(arity)
                     : argc >= static_cast<std::size_t>(-arity);
@@ -60,31 +50,6 @@ bool arity_ok(int arity, std::size_t argc) {
 
 void wrong_args(std::string_view name, resp::Reply& reply) {
   reply.error(absl::StrCat("ERR wrong number of arguments for '", std::string(name), "' command"));
-}
-
-bool parse_i64(std::string_view s, std::int64_t& out) {
-  if (s.empty() || s.size() > 20) return false;
-  std::size_t i = 0;
-  bool neg = false;
-  if (s[0] == '-') {
-    neg = true;
-    i = 1;
-    if (s.size() == 1) return false;
-  }
-  std::uint64_t v = 0;
-  for (; i < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    if (v > (UINT64_MAX - 9) / 10) return false;
-    v = v * 10 + static_cast<std::uint64_t>(s[i] - '0');
-  }
-  if (neg) {
-    if (v > static_cast<std::uint64_t>(INT64_MAX) + 1) return false;
-    out = static_cast<std::int64_t>(0 - v);
-  } else {
-    if (v > static_cast<std::uint64_t>(INT64_MAX)) return false;
-    out = static_cast<std::int64_t>(v);
-  }
-  return true;
 }
 
 // Compares in time independent of where the strings differ (AUTH must not leak the password
@@ -139,7 +104,8 @@ void cmd_quit(Session& s, Args, resp::Reply& reply) {
 
 void cmd_select(Session&, Args args, resp::Reply& reply) {
   std::int64_t db = 0;
-  if (!parse_i64(args[1], db)) return reply.error("ERR value is not an integer or out of range");
+  if (!resp::parse_int64(args[1], db))
+    return reply.error("ERR value is not an integer or out of range");
   if (db != 0) return reply.error("ERR DB index is out of range");
   reply.ok();
 }
@@ -147,8 +113,7 @@ void cmd_select(Session&, Args args, resp::Reply& reply) {
 // Checks user/password against --requirepass; replies and returns true on success.
 bool check_auth(Session& s, std::string_view user, std::string_view pass, resp::Reply* reply) {
   const std::string& want = s.state.config.requirepass;
-  bool ok = user == "default" &&
-            (want.empty() || constant_time_equal(pass, want));
+  bool ok = user == "default" && (want.empty() || constant_time_equal(pass, want));
   if (!ok) {
     if (reply != nullptr) {
       reply->error("WRONGPASS invalid username-password pair or user is disabled.");
@@ -175,7 +140,7 @@ void cmd_hello(Session& s, Args args, resp::Reply& reply) {
   std::size_t i = 1;
   if (args.size() >= 2) {
     std::int64_t ver = 0;
-    if (!parse_i64(args[1], ver)) {
+    if (!resp::parse_int64(args[1], ver)) {
       return reply.error("ERR Protocol version is not an integer or out of range");
     }
     // RESP3 is not spoken: clients fall back to RESP2, as with Redis 5.
@@ -193,8 +158,8 @@ void cmd_hello(Session& s, Args args, resp::Reply& reply) {
       setname = args[++i];
       has_setname = true;
     } else {
-      return reply.error(absl::StrCat("ERR Syntax error in HELLO option '", std::string(args[i]),
-                                      "'"));
+      return reply.error(
+          absl::StrCat("ERR Syntax error in HELLO option '", std::string(args[i]), "'"));
     }
   }
   if (!s.authenticated) {
@@ -223,7 +188,8 @@ void cmd_hello(Session& s, Args args, resp::Reply& reply) {
 
 void cmd_client(Session& s, Args args, resp::Reply& reply) {
   std::string_view sub = args[1];
-  if (eq_nocase(sub, "id") && args.size() == 2) return reply.integer(static_cast<std::int64_t>(s.id));
+  if (eq_nocase(sub, "id") && args.size() == 2)
+    return reply.integer(static_cast<std::int64_t>(s.id));
   if (eq_nocase(sub, "getname") && args.size() == 2) {
     if (s.name.empty()) return reply.null();
     return reply.bulk(s.name);
@@ -243,9 +209,10 @@ void cmd_client(Session& s, Args args, resp::Reply& reply) {
     return reply.ok();
   }
   if (eq_nocase(sub, "info") && args.size() == 2) {
-    return reply.bulk(absl::StrCat("id=", s.id, " name=", s.name, " db=0 sub=",
-                                   s.subscriber ? s.subscriber->channels().size() : 0, " psub=",
-                                   s.subscriber ? s.subscriber->patterns().size() : 0, "\n"));
+    return reply.bulk(absl::StrCat("id=", s.id, " name=", s.name,
+                                   " db=0 sub=", s.subscriber ? s.subscriber->channels().size() : 0,
+                                   " psub=", s.subscriber ? s.subscriber->patterns().size() : 0,
+                                   "\n"));
   }
   reply.error(absl::StrCat("ERR unknown subcommand or wrong number of arguments for '",
                            std::string(sub), "'. Try CLIENT HELP."));
@@ -279,8 +246,7 @@ const ServerCommand* find_server_command(std::string_view lower);
 // Appends COMMAND INFO's entry for `name`, or a null for an unknown one.
 void command_info_for(resp::Reply& reply, std::string_view name) {
   if (const CommandSpec* c = find_command(name); c != nullptr) {
-    return command_info(reply, c->name, c->arity, c->flags, c->first_key, c->last_key,
-                        c->key_step);
+    return command_info(reply, c->name, c->arity, c->flags, c->first_key, c->last_key, c->key_step);
   }
   char buf[kMaxCommandName];
   std::string_view lower;
@@ -347,8 +313,8 @@ void cmd_config(Session& s, Args args, resp::Reply& reply) {
         {"databases", "1"},
         {"io-threads", absl::StrCat(c.threads)},
         {"client-output-buffer-limit",
-         absl::StrCat("normal 0 0 0 slave 268435456 67108864 60 pubsub ",
-                      c.pubsub_output_limit, " ", c.pubsub_output_limit, " 0")},
+         absl::StrCat("normal 0 0 0 slave 268435456 67108864 60 pubsub ", c.pubsub_output_limit,
+                      " ", c.pubsub_output_limit, " 0")},
     };
     std::vector<const std::pair<std::string, std::string>*> hits;
     for (const auto& p : params) {
