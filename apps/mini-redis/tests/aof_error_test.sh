@@ -40,14 +40,13 @@ chmod +x "$limited"
 log "everysec: writes past the limit are refused with MISCONF; reads and the server go on"
 dir=$work/everysec
 mkdir -p "$dir"
+# (A prefix assignment on a function call lasts for that call only.)
 server_bin=$limited start_server main --appendonly yes --appendfsync everysec --dir "$dir"
-server_bin=$real_bin
 expect main OK SET before-the-limit kept
-python3 - "${server_port[main]}" "$kMisconf" "$tests_dir" <<'PY' ||
+py "${server_port[main]}" "$kMisconf" <<'PY' ||
 import sys, time
-port, misconf, tests_dir = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-sys.path.insert(0, tests_dir)
 import resp_client
+port, misconf = int(sys.argv[1]), sys.argv[2]
 c = resp_client.Client(port)
 value = "x" * 200
 deadline = time.monotonic() + 30
@@ -81,7 +80,6 @@ if is_mini; then
   acks=$work/acks
   mkdir -p "$dir" "$acks"
   server_bin=$limited start_server main --appendonly yes --appendfsync always --dir "$dir"
-  server_bin=$real_bin
   status=0
   python3 "$tests_dir/writers.py" write "${server_port[main]}" always "$acks" "$kWriterMaxSecs" \
     2>"$work/writers.log" || status=$?
