@@ -2,6 +2,7 @@
 #include <limits>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "apps/mini-redis/commands/internal.h"
 
 namespace mini_redis::cmd {
@@ -37,17 +38,19 @@ void expire_generic(ExecContext& ctx, std::span<const std::string_view> args, re
   }
   std::int64_t when;
   if (!resp::parse_int64(args[2], when)) return reply.error(kNotInteger);
-  std::string expire_error = "ERR invalid expire time in '";
-  expire_error.append(name).append("' command");
+  // Built only when needed: the text is longer than a short string, so it would allocate.
+  auto expire_error = [name] {
+    return absl::StrCat("ERR invalid expire time in '", std::string(name), "' command");
+  };
   constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
   constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
   if (seconds) {
-    if (when > kMax / 1000 || when < kMin / 1000) return reply.error(expire_error);
+    if (when > kMax / 1000 || when < kMin / 1000) return reply.error(expire_error());
     when *= 1000;
   }
   const std::int64_t now = ctx.db.now_ms();
   const std::int64_t base = relative ? now : 0;
-  if (when > kMax - base) return reply.error(expire_error);
+  if (when > kMax - base) return reply.error(expire_error());
   when += base;
 
   KeyLock k(ctx.db, args[1]);
@@ -60,7 +63,7 @@ void expire_generic(ExecContext& ctx, std::span<const std::string_view> args, re
   if ((flags & kGt) && (current == kNoExpire || when <= current)) return reply.integer(0);
   if ((flags & kLt) && current != kNoExpire && when >= current) return reply.integer(0);
   if (when <= now) {
-    k.shard.erase(e);  // already expired: Redis deletes it and propagates DEL
+    k.shard.erase(*e, k.hash);  // already expired: Redis deletes it and propagates DEL
     const std::string_view rec[2] = {"DEL", args[1]};
     log_write(ctx, k.shard_int(), rec);
     return reply.integer(1);

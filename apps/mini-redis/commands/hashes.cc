@@ -43,7 +43,7 @@ void cmd_hdel(ExecContext& ctx, std::span<const std::string_view> args, resp::Re
   for (std::size_t i = 2; i < args.size(); ++i) {
     if (hash->erase(args[i])) ++removed;
   }
-  if (hash->size() == 0) k.shard.erase(e);
+  if (hash->size() == 0) k.shard.erase(*e, k.hash);
   if (removed > 0) log_write(ctx, k.shard_int(), args);
   reply.integer(removed);
 }

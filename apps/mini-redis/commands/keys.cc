@@ -25,7 +25,7 @@ void cmd_del(ExecContext& ctx, std::span<const std::string_view> args, resp::Rep
     Db::Shard& s = ctx.db.shard(locks.shard_of(i - 1));
     Entry** e = s.find(args[i], locks.hash(i - 1), ctx.log, ctx.last_write_seq);
     if (e == nullptr) continue;
-    s.erase(e);
+    s.erase(*e, locks.hash(i - 1));
     deleted.push_back(i);
   }
   if (ctx.log != nullptr && !deleted.empty()) {

@@ -52,7 +52,7 @@ void pop(ExecContext& ctx, std::span<const std::string_view> args, resp::Reply& 
       list->pop_back();
     }
   }
-  if (list->empty()) k.shard.erase(e);
+  if (list->empty()) k.shard.erase(*e, k.hash);
   log_write(ctx, k.shard_int(), args);
 }
 

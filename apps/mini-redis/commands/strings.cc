@@ -126,7 +126,7 @@ void cmd_getdel(ExecContext& ctx, std::span<const std::string_view> args, resp::
   if (e == nullptr) return reply.null();
   if ((*e)->type() != ValueType::kString) return reply.error(kWrongType);
   reply.bulk((*e)->str());
-  k.shard.erase(e);
+  k.shard.erase(*e, k.hash);
   const std::string_view rec[2] = {"DEL", args[1]};
   log_write(ctx, k.shard_int(), rec);
 }

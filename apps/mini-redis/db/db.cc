@@ -22,7 +22,7 @@ Entry** Db::Shard::find(std::string_view key, std::uint64_t hash, WriteLog* log,
   if (it == table_.end()) return nullptr;
   Entry** slot = &it->p;
   if ((*slot)->has_expire() && (*slot)->expire_at() <= db_->now_ms()) {
-    expire_entry(slot, log, seq);
+    expire_entry(*slot, hash, log, seq);
     return nullptr;
   }
   return slot;
@@ -38,14 +38,14 @@ Entry** Db::Shard::find_read(std::string_view key, std::uint64_t hash, WriteLog*
   return slot;
 }
 
-void Db::Shard::expire_entry(Entry** slot, WriteLog* log, std::uint64_t& seq) {
+void Db::Shard::expire_entry(Entry* e, std::uint64_t hash, WriteLog* log, std::uint64_t& seq) {
   if (log != nullptr) {
-    const std::string_view args[2] = {"DEL", (*slot)->key()};
+    const std::string_view args[2] = {"DEL", e->key()};
     seq = std::max(seq, log->append(index_, args));
   }
   // ORDERING: relaxed, written only under the shard lock; a statistic (see find_read).
   expired_.store(expired_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  erase(slot);
+  erase(e, hash);
 }
 
 void Db::Shard::insert(Entry* e, std::uint64_t hash) {
@@ -68,11 +68,10 @@ void Db::Shard::replace(Entry** slot, Entry* e, bool keep_value) {
   publish_counts();
 }
 
-void Db::Shard::erase(Entry** slot) {
-  Entry* e = *slot;
+void Db::Shard::erase(Entry* e, std::uint64_t hash) {
   if (e->has_expire()) remove_expire(e);
-  // Erase by key while the entry is still alive (the table hashes and compares its key).
-  table_.erase(HashedKey{e->key(), Db::hash(e->key())});
+  // Erase by key while the entry is still alive (the table compares its key).
+  table_.erase(HashedKey{e->key(), hash});
   Entry::destroy(e);
   publish_counts();
 }
@@ -170,8 +169,7 @@ std::size_t Db::active_expire_cycle(WriteLog* log, std::size_t samples_per_shard
       for (std::size_t n = 0; n < sample && !s.expires_.empty(); ++n) {
         Entry* e = s.expires_[s.next_random() % s.expires_.size()];
         if (e->expire_at() > now) continue;
-        auto it = s.table_.find(Shard::HashedKey{e->key(), hash(e->key())});
-        s.expire_entry(&it->p, log, seq);
+        s.expire_entry(e, hash(e->key()), log, seq);
         ++expired;
       }
       removed += expired;

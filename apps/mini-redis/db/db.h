@@ -89,8 +89,9 @@ class Db {
     // Puts `e` (same key) in place of *slot and destroys the old entry (list/hash included,
     // unless `keep_value`: the old entry's list/hash pointer was moved into `e`).
     void replace(Entry** slot, Entry* e, bool keep_value = false);
-    // Removes and destroys the entry in *slot.
-    void erase(Entry** slot);
+    // Removes and destroys entry `e` (hash = Db::hash(e->key()), which the caller already has:
+    // the key is not hashed again).
+    void erase(Entry* e, std::uint64_t hash);
     // Sets (at != kNoExpire) or clears the TTL of *slot, reallocating the entry if its
     // expiry block appears or goes.
     void set_expire(Entry** slot, std::int64_t at);
@@ -136,8 +137,8 @@ class Db {
 
     void add_expire(Entry* e);
     void remove_expire(Entry* e);
-    // Removes an expired entry: logs DEL, counts it.
-    void expire_entry(Entry** slot, WriteLog* log, std::uint64_t& seq);
+    // Removes an expired entry (hash as for erase): logs DEL, counts it.
+    void expire_entry(Entry* e, std::uint64_t hash, WriteLog* log, std::uint64_t& seq);
     void publish_counts() {
       // ORDERING: relaxed; written under the shard lock, read lock-free as statistics (size()).
       count_.store(table_.size(), std::memory_order_relaxed);
