@@ -149,16 +149,6 @@ struct BatchResult {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
-// Encoding
-
-void Aof::encode(std::span<const std::string_view> args, std::string& out) {
-  // A record is the command as a client sends it: an array of bulk strings.
-  resp::Reply record(out);
-  record.array(args.size());
-  for (std::string_view a : args) record.bulk(a);
-}
-
-// ---------------------------------------------------------------------------------------------
 // Open and replay
 
 Aof::Aof(AofOptions options, Db& db, std::string path, keel::Handle handle)
@@ -314,14 +304,14 @@ std::uint64_t Aof::append(int shard, std::span<const std::string_view> args) {
     ShardLog& log = shard_logs_[static_cast<std::size_t>(shard)];
     wake = log.pending.empty();
     std::size_t before = log.pending.size();
-    encode(args, log.pending);
+    resp::Reply(log.pending).command(args);
     if (log.snapshotted) log.tail.append(log.pending, before, std::string::npos);
   } else {
     // The caller holds every shard lock. What the shards buffered came before this record.
     wake = true;
     gather_pending(pending_);
     std::size_t before = pending_.size();
-    encode(args, pending_);
+    resp::Reply(pending_).command(args);
     if (rewrite_active_) {
       bool all_dumped = true;
       for (std::size_t i = 0; i < shards_; ++i) {
@@ -699,7 +689,9 @@ keel::Task<absl::Status> Aof::run_rewrite() {
     for (std::size_t i = 0; i < shards_ && !restart; ++i) {
       auto dump_fn = [self, fd, i]() -> absl::StatusOr<std::uint64_t> {
         std::string chunk;
-        auto emit = [&chunk](std::span<const std::string_view> args) { encode(args, chunk); };
+        auto emit = [&chunk](std::span<const std::string_view> args) {
+          resp::Reply(chunk).command(args);
+        };
         Aof* aof = self.get();
         // With shard i's lock held: its later records also go to its tail.
         auto under_lock = [aof, i]() { aof->shard_logs_[i].snapshotted = true; };

@@ -202,8 +202,6 @@ class Aof final : public WriteLog, public std::enable_shared_from_this<Aof> {
   keel::Task<void> abandon_rewrite(absl::Status why);
   // Marks the writer stopped with `s` and wakes every waiter.
   void fail(absl::Status s);
-  // Encodes one record (RESP array of bulk strings) onto `out`.
-  static void encode(std::span<const std::string_view> args, std::string& out);
 
   const AofOptions options_;
   Db& db_;

@@ -7,6 +7,7 @@
 //   reply.bulk("bar");              // $3\r\nbar\r\n
 //   reply.null();                   // $-1\r\n
 //   reply.array(2); reply.integer(1); reply.error("ERR no");  // *2\r\n:1\r\n-ERR no\r\n
+//   reply.command(args);            // *2\r\n$3\r\nGET\r\n$1\r\nk\r\n: a command as clients send it
 //
 // error() takes the whole text after '-', including the code ("ERR ...", "WRONGTYPE ...").
 // Simple strings and errors must not contain '\r' or '\n'; error() replaces them with spaces, as
@@ -17,6 +18,7 @@
 #define KEEL_APPS_MINI_REDIS_PROTOCOL_REPLY_H_
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -35,6 +37,12 @@ class Reply {
   void null_array() { out_->append("*-1\r\n"); }
   void array(std::size_t n);                        // then exactly n replies
   void raw(std::string_view bytes) { out_->append(bytes); }  // pre-encoded RESP
+  // A command as a client sends it (an array of bulk strings): the client's requests, the
+  // AOF's records.
+  void command(std::span<const std::string_view> args) {
+    array(args.size());
+    for (std::string_view a : args) bulk(a);
+  }
 
   std::string& out() { return *out_; }
 

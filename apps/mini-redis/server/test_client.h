@@ -13,10 +13,11 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
+#include "apps/mini-redis/protocol/reply.h"
 #include "net/net.h"
 #include "runtime/keel.h"
 
@@ -47,9 +48,15 @@ inline std::size_t resp_end(std::string_view s, std::size_t pos) {
 
 // "SET k v" -> "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n" (words split on single spaces).
 inline std::string encode_command(std::string_view words) {
-  std::vector<std::string> parts = absl::StrSplit(std::string(words), ' ');
-  std::string out = absl::StrCat("*", parts.size(), "\r\n");
-  for (const std::string& p : parts) absl::StrAppend(&out, "$", p.size(), "\r\n", p, "\r\n");
+  std::vector<std::string_view> parts;
+  for (std::size_t start = 0;;) {
+    std::size_t space = words.find(' ', start);
+    parts.push_back(words.substr(start, space - start));
+    if (space == std::string_view::npos) break;
+    start = space + 1;
+  }
+  std::string out;
+  resp::Reply(out).command(parts);
   return out;
 }
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "runtime/codec/fuzz/fuzz_check.h"
+#include "apps/mini-redis/protocol/reply.h"
 #include "apps/mini-redis/protocol/request.h"
 
 namespace {
@@ -34,12 +35,6 @@ bool within(std::string_view inner, const char* begin, std::size_t size) {
   return inner.empty() || (inner.data() >= begin && inner.data() + inner.size() <= begin + size);
 }
 
-std::string encode_resp(const std::vector<std::string>& args) {
-  std::string s = "*" + std::to_string(args.size()) + "\r\n";
-  for (const std::string& a : args) s += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
-  return s;
-}
-
 void check_request(std::string_view buf, const Request& req, const ParseResult& r) {
   KEEL_FUZZ_CHECK(r.consumed >= 1 && r.consumed <= buf.size());
   std::vector<std::string> args(req.args.begin(), req.args.end());
@@ -53,7 +48,8 @@ void check_request(std::string_view buf, const Request& req, const ParseResult& 
   KEEL_FUZZ_CHECK(r2.consumed == r.consumed);
   KEEL_FUZZ_CHECK(std::vector<std::string>(again.args.begin(), again.args.end()) == args);
   if (!args.empty()) {
-    std::string resp = encode_resp(args);
+    std::string resp;
+    mini_redis::resp::Reply(resp).command(req.args);
     Request third;
     ParseResult r3 = mini_redis::resp::parse_request(resp, third);
     KEEL_FUZZ_CHECK(r3.kind == ParseResult::kComplete && r3.consumed == resp.size());
