@@ -37,8 +37,8 @@ class Reply {
   void null_array() { out_->append("*-1\r\n"); }
   void array(std::size_t n);                        // then exactly n replies
   void raw(std::string_view bytes) { out_->append(bytes); }  // pre-encoded RESP
-  // A command as a client sends it (an array of bulk strings): the client's requests, the
-  // AOF's records.
+  // An array of bulk strings: a command as a client sends it (requests, the AOF's records) or
+  // a pub/sub message.
   void command(std::span<const std::string_view> args) {
     array(args.size());
     for (std::string_view a : args) bulk(a);

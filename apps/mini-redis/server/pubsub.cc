@@ -1,9 +1,9 @@
 #include "apps/mini-redis/server/pubsub.h"
 
-#include <charconv>
 #include <utility>
 
 #include "apps/mini-redis/db/glob.h"
+#include "apps/mini-redis/protocol/reply.h"
 
 namespace mini_redis {
 namespace {
@@ -11,23 +11,11 @@ namespace {
 // Debian's Abseil has its own string_view: the maps' heterogeneous lookup takes that one.
 absl::string_view av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
-void append_bulk(std::string& out, std::string_view s) {
-  char digits[24];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), s.size());
-  (void)ec;
-  out.push_back('$');
-  out.append(digits, end);
-  out.append("\r\n");
-  out.append(s);
-  out.append("\r\n");
-}
-
 keel::Bytes encode_message(std::string_view channel, std::string_view message) {
   std::string out;
   out.reserve(32 + channel.size() + message.size());
-  out.append("*3\r\n$7\r\nmessage\r\n");
-  append_bulk(out, channel);
-  append_bulk(out, message);
+  const std::string_view parts[3] = {"message", channel, message};
+  resp::Reply(out).command(parts);
   return keel::Bytes::from(std::move(out));
 }
 
@@ -35,10 +23,8 @@ keel::Bytes encode_pmessage(std::string_view pattern, std::string_view channel,
                             std::string_view message) {
   std::string out;
   out.reserve(48 + pattern.size() + channel.size() + message.size());
-  out.append("*4\r\n$8\r\npmessage\r\n");
-  append_bulk(out, pattern);
-  append_bulk(out, channel);
-  append_bulk(out, message);
+  const std::string_view parts[4] = {"pmessage", pattern, channel, message};
+  resp::Reply(out).command(parts);
   return keel::Bytes::from(std::move(out));
 }
 
