@@ -1,12 +1,15 @@
 #include "apps/mini-redis/client/client.h"
 
 #include <algorithm>
+#include <span>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "apps/mini-redis/protocol/reply.h"
 
 namespace mini_redis {
 namespace {
@@ -30,6 +33,18 @@ absl::Status unexpected(std::string_view command, const Frame& reply) {
                                           reply.to_string()));
 }
 
+// A command as the server reads it; the arguments are copied once, into the request bytes.
+std::string encode_request(std::span<const std::string_view> args) {
+  std::string out;
+  resp::Reply(out).command(args);
+  return out;
+}
+
+std::string encode_request(const std::vector<std::string>& args) {
+  std::vector<std::string_view> views(args.begin(), args.end());
+  return encode_request(views);
+}
+
 bool is_unix_address(const std::string& addr) {
   return !addr.empty() && (addr[0] == '/' || addr[0] == '.' || addr.rfind("unix:", 0) == 0);
 }
@@ -51,9 +66,9 @@ struct Client::CallGuard {
   ~CallGuard() {
     client->busy_ = false;
     if (stage == kWriting && written > 0 && client->broken_.ok()) {
-      client->broken_ = absl::FailedPreconditionError(absl::StrCat(
-          "mini-redis client: connection to ", client->peer_,
-          " unusable: a cancelled call left a request half-written"));
+      client->broken_ = absl::FailedPreconditionError(
+          absl::StrCat("mini-redis client: connection to ", client->peer_,
+                       " unusable: a cancelled call left a request half-written"));
     } else if (stage == kReading) {
       ++client->owed_replies_;
     }
@@ -164,33 +179,38 @@ keel::Task<absl::StatusOr<Frame>> Client::read_frame() {
     if (!n.ok()) co_return fail(n.status());
     if (*n == 0) {
       closed_ = in_.empty();
-      co_return fail(absl::UnavailableError(absl::StrCat(
-          "mini-redis client: connection closed by ", peer_,
-          in_.empty() ? "" : " in the middle of a reply")));
+      co_return fail(
+          absl::UnavailableError(absl::StrCat("mini-redis client: connection closed by ", peer_,
+                                              in_.empty() ? "" : " in the middle of a reply")));
     }
     in_.commit(*n);
   }
 }
 
-keel::Task<absl::StatusOr<Frame>> Client::round_trip(Frame request) {
+keel::Task<absl::Status> Client::drain_owed() {
+  while (owed_replies_ > 0) {
+    keel::Task<absl::StatusOr<Frame>> t = read_frame();
+    absl::StatusOr<Frame> dropped = co_await std::move(t);
+    if (!dropped.ok()) co_return dropped.status();
+    --owed_replies_;
+  }
+  co_return absl::OkStatus();
+}
+
+keel::Task<absl::StatusOr<Frame>> Client::round_trip(std::string request) {
   absl::Status ok = begin_call();
   if (!ok.ok()) co_return ok;
   CallGuard guard(this);
-  std::string bytes;
-  resp::encode(request, bytes);
-  keel::Task<absl::Status> w = write_request(std::move(bytes), guard);
+  keel::Task<absl::Status> w = write_request(std::move(request), guard);
   absl::Status st = co_await std::move(w);
   if (!st.ok()) co_return st;
   guard.stage = CallGuard::kReading;
   // Replies owed to calls that were cancelled while waiting for them come first.
-  while (owed_replies_ > 0) {
-    keel::Task<absl::StatusOr<Frame>> t = read_frame();
-    absl::StatusOr<Frame> dropped = co_await std::move(t);
-    if (!dropped.ok()) {
-      guard.stage = CallGuard::kDone;
-      co_return dropped.status();
-    }
-    --owed_replies_;
+  keel::Task<absl::Status> draining = drain_owed();
+  st = co_await std::move(draining);
+  if (!st.ok()) {
+    guard.stage = CallGuard::kDone;
+    co_return st;
   }
   keel::Task<absl::StatusOr<Frame>> t = read_frame();
   absl::StatusOr<Frame> reply = co_await std::move(t);
@@ -201,10 +221,9 @@ keel::Task<absl::StatusOr<Frame>> Client::round_trip(Frame request) {
 }
 
 keel::Task<absl::StatusOr<std::string>> Client::ping(std::optional<std::string> msg) {
-  std::vector<std::string> args;
-  args.push_back("PING");
-  if (msg.has_value()) args.push_back(std::move(*msg));
-  keel::Task<absl::StatusOr<Frame>> t = round_trip(Frame::command(args));
+  const std::string_view args[2] = {"PING", msg.has_value() ? std::string_view(*msg) : ""};
+  keel::Task<absl::StatusOr<Frame>> t =
+      round_trip(encode_request(std::span(args, msg.has_value() ? 2 : 1)));
   absl::StatusOr<Frame> r = co_await std::move(t);
   if (!r.ok()) co_return r.status();
   if (r->kind == Frame::Kind::kSimple || r->kind == Frame::Kind::kBulk) co_return std::move(r->str);
@@ -212,10 +231,8 @@ keel::Task<absl::StatusOr<std::string>> Client::ping(std::optional<std::string> 
 }
 
 keel::Task<absl::StatusOr<std::optional<std::string>>> Client::get(std::string key) {
-  std::vector<std::string> args;
-  args.push_back("GET");
-  args.push_back(std::move(key));
-  keel::Task<absl::StatusOr<Frame>> t = round_trip(Frame::command(args));
+  const std::string_view args[2] = {"GET", key};
+  keel::Task<absl::StatusOr<Frame>> t = round_trip(encode_request(args));
   absl::StatusOr<Frame> r = co_await std::move(t);
   if (!r.ok()) co_return r.status();
   if (r->kind == Frame::Kind::kNull) co_return std::optional<std::string>();
@@ -226,11 +243,8 @@ keel::Task<absl::StatusOr<std::optional<std::string>>> Client::get(std::string k
 }
 
 keel::Task<absl::Status> Client::set(std::string key, std::string value) {
-  std::vector<std::string> args;
-  args.push_back("SET");
-  args.push_back(std::move(key));
-  args.push_back(std::move(value));
-  keel::Task<absl::StatusOr<Frame>> t = round_trip(Frame::command(args));
+  const std::string_view args[3] = {"SET", key, value};
+  keel::Task<absl::StatusOr<Frame>> t = round_trip(encode_request(args));
   absl::StatusOr<Frame> r = co_await std::move(t);
   if (!r.ok()) co_return r.status();
   if (r->kind == Frame::Kind::kSimple && r->str == "OK") co_return absl::OkStatus();
@@ -239,13 +253,9 @@ keel::Task<absl::Status> Client::set(std::string key, std::string value) {
 
 keel::Task<absl::Status> Client::set_expires(std::string key, std::string value,
                                              std::chrono::milliseconds expiry) {
-  std::vector<std::string> args;
-  args.push_back("SET");
-  args.push_back(std::move(key));
-  args.push_back(std::move(value));
-  args.push_back("PX");
-  args.push_back(std::to_string(expiry.count()));
-  keel::Task<absl::StatusOr<Frame>> t = round_trip(Frame::command(args));
+  const std::string ms = std::to_string(expiry.count());
+  const std::string_view args[5] = {"SET", key, value, "PX", ms};
+  keel::Task<absl::StatusOr<Frame>> t = round_trip(encode_request(args));
   absl::StatusOr<Frame> r = co_await std::move(t);
   if (!r.ok()) co_return r.status();
   if (r->kind == Frame::Kind::kSimple && r->str == "OK") co_return absl::OkStatus();
@@ -254,20 +264,16 @@ keel::Task<absl::Status> Client::set_expires(std::string key, std::string value,
 
 keel::Task<absl::StatusOr<std::int64_t>> Client::del(std::vector<std::string> keys) {
   keys.insert(keys.begin(), "DEL");
-  keel::Task<absl::StatusOr<Frame>> t = round_trip(Frame::command(keys));
+  keel::Task<absl::StatusOr<Frame>> t = round_trip(encode_request(keys));
   absl::StatusOr<Frame> r = co_await std::move(t);
   if (!r.ok()) co_return r.status();
   if (r->kind == Frame::Kind::kInteger) co_return r->integer_value;
   co_return unexpected("DEL", *r);
 }
 
-keel::Task<absl::StatusOr<std::int64_t>> Client::publish(std::string channel,
-                                                        std::string message) {
-  std::vector<std::string> args;
-  args.push_back("PUBLISH");
-  args.push_back(std::move(channel));
-  args.push_back(std::move(message));
-  keel::Task<absl::StatusOr<Frame>> t = round_trip(Frame::command(args));
+keel::Task<absl::StatusOr<std::int64_t>> Client::publish(std::string channel, std::string message) {
+  const std::string_view args[3] = {"PUBLISH", channel, message};
+  keel::Task<absl::StatusOr<Frame>> t = round_trip(encode_request(args));
   absl::StatusOr<Frame> r = co_await std::move(t);
   if (!r.ok()) co_return r.status();
   if (r->kind == Frame::Kind::kInteger) co_return r->integer_value;
@@ -276,7 +282,7 @@ keel::Task<absl::StatusOr<std::int64_t>> Client::publish(std::string channel,
 
 keel::Task<absl::StatusOr<Frame>> Client::command(std::vector<std::string> args) {
   if (args.empty()) co_return absl::InvalidArgumentError("mini-redis client: empty command");
-  keel::Task<absl::StatusOr<Frame>> t = round_trip(Frame::command(args));
+  keel::Task<absl::StatusOr<Frame>> t = round_trip(encode_request(args));
   co_return co_await std::move(t);
 }
 
@@ -287,12 +293,11 @@ keel::Task<absl::StatusOr<Subscriber>> Client::subscribe(std::vector<std::string
   absl::Status ok = begin_call();
   if (!ok.ok()) co_return ok;
   // Replies owed by cancelled calls must be drained before the connection changes mode.
-  while (owed_replies_ > 0) {
+  {
     CallGuard guard(this);
-    keel::Task<absl::StatusOr<Frame>> t = read_frame();
-    absl::StatusOr<Frame> dropped = co_await std::move(t);
-    if (!dropped.ok()) co_return dropped.status();
-    --owed_replies_;
+    keel::Task<absl::Status> draining = drain_owed();
+    absl::Status drained = co_await std::move(draining);
+    if (!drained.ok()) co_return drained;
   }
   Subscriber sub(std::move(*this));
   std::size_t n = channels.size();
@@ -302,22 +307,22 @@ keel::Task<absl::StatusOr<Subscriber>> Client::subscribe(std::vector<std::string
   co_return std::move(sub);
 }
 
-absl::StatusOr<std::string> Subscriber::apply(const Frame& f) {
+absl::StatusOr<std::string> Subscriber::apply(Frame f) {
   if (f.is_error()) return server_error(f.str);
   auto is_text = [](const Frame& x) {
     return x.kind == Frame::Kind::kBulk || x.kind == Frame::Kind::kSimple;
   };
-  const std::vector<Frame>& a = f.array;
+  std::vector<Frame>& a = f.array;
   if (f.kind != Frame::Kind::kArray || a.size() < 3 || !is_text(a[0])) {
     return unexpected("SUBSCRIBE", f);
   }
   const std::string& kind = a[0].str;
   if (kind == "message" && a.size() == 3 && is_text(a[1]) && is_text(a[2])) {
-    queued_.push_back(Message{a[1].str, a[2].str});
+    queued_.push_back(Message{std::move(a[1].str), std::move(a[2].str)});
     return std::string("message");
   }
   if (kind == "pmessage" && a.size() == 4 && is_text(a[2]) && is_text(a[3])) {
-    queued_.push_back(Message{a[2].str, a[3].str});
+    queued_.push_back(Message{std::move(a[2].str), std::move(a[3].str)});
     return std::string("message");
   }
   if (kind == "subscribe" && is_text(a[1])) {
@@ -339,9 +344,7 @@ keel::Task<absl::Status> Subscriber::change(std::string verb, std::vector<std::s
   if (!ok.ok()) co_return ok;
   Client::CallGuard guard(&client_);
   channels.insert(channels.begin(), verb);
-  std::string bytes;
-  resp::encode(Frame::command(channels), bytes);
-  keel::Task<absl::Status> w = client_.write_request(std::move(bytes), guard);
+  keel::Task<absl::Status> w = client_.write_request(encode_request(channels), guard);
   absl::Status st = co_await std::move(w);
   if (!st.ok()) co_return st;
   // From here a cancellation is harmless: the confirmations are pushes like any other, which
@@ -352,7 +355,7 @@ keel::Task<absl::Status> Subscriber::change(std::string verb, std::vector<std::s
     keel::Task<absl::StatusOr<Frame>> t = client_.read_frame();
     absl::StatusOr<Frame> f = co_await std::move(t);
     if (!f.ok()) co_return f.status();
-    absl::StatusOr<std::string> kind = apply(*f);
+    absl::StatusOr<std::string> kind = apply(std::move(*f));
     if (!kind.ok()) co_return kind.status();
     if (absl::EqualsIgnoreCase(*kind, verb)) ++seen;
   }
@@ -390,7 +393,7 @@ keel::Task<absl::StatusOr<std::optional<Message>>> Subscriber::next_message() {
       if (client_.closed_) co_return std::optional<Message>();
       co_return f.status();
     }
-    absl::StatusOr<std::string> kind = apply(*f);
+    absl::StatusOr<std::string> kind = apply(std::move(*f));
     if (!kind.ok()) co_return kind.status();
   }
   Message m = std::move(queued_.front());

@@ -116,10 +116,13 @@ class Client {
 
   Client() = default;
 
-  // Sends `request` whole, then reads (dropping replies owed by cancelled calls) its reply.
-  keel::Task<absl::StatusOr<Frame>> round_trip(Frame request);
+  // Sends `request` (an encoded command) whole, then reads its reply, after the replies owed
+  // by cancelled calls.
+  keel::Task<absl::StatusOr<Frame>> round_trip(std::string request);
   // Starts a call: checks the connection is usable and idle.
   absl::Status begin_call() const;
+  // Reads and drops the replies owed to calls cancelled while waiting for them.
+  keel::Task<absl::Status> drain_owed();
   keel::Task<absl::Status> write_request(std::string bytes, CallGuard& guard);
   // The next frame from the connection (I/O, protocol and EOF errors break the connection).
   keel::Task<absl::StatusOr<Frame>> read_frame();
@@ -173,7 +176,7 @@ class Subscriber {
                                   std::size_t confirmations);
   // Takes one push: a message is queued, a (un)subscribe confirmation applied to channels_.
   // Returns its kind ("message", "subscribe" or "unsubscribe").
-  absl::StatusOr<std::string> apply(const Frame& push);
+  absl::StatusOr<std::string> apply(Frame push);
 
   Client client_;
   std::vector<std::string> channels_;
