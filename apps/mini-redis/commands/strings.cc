@@ -47,6 +47,15 @@ constexpr unsigned kAnyExpire = kEx | kPx | kExAt | kPxAt;
 
 constexpr std::string_view kSetExpireError = "ERR invalid expire time in 'set' command";
 
+// The flag of an expiry option (EX, PX, EXAT, PXAT), or 0.
+unsigned expire_option(std::string_view opt) {
+  if (eq_nocase(opt, "ex")) return kEx;
+  if (eq_nocase(opt, "px")) return kPx;
+  if (eq_nocase(opt, "exat")) return kExAt;
+  if (eq_nocase(opt, "pxat")) return kPxAt;
+  return 0;
+}
+
 }  // namespace
 
 void cmd_set(ExecContext& ctx, std::span<const std::string_view> args, resp::Reply& reply) {
@@ -65,15 +74,9 @@ void cmd_set(ExecContext& ctx, std::span<const std::string_view> args, resp::Rep
       flags |= kGet;
     } else if (eq_nocase(opt, "keepttl") && !(flags & kAnyExpire)) {
       flags |= kKeepTtl;
-    } else if (has_next && !(flags & kKeepTtl) &&
-               ((eq_nocase(opt, "ex") && !(flags & (kAnyExpire & ~kEx))) ||
-                (eq_nocase(opt, "px") && !(flags & (kAnyExpire & ~kPx))) ||
-                (eq_nocase(opt, "exat") && !(flags & (kAnyExpire & ~kExAt))) ||
-                (eq_nocase(opt, "pxat") && !(flags & (kAnyExpire & ~kPxAt))))) {
-      flags |= eq_nocase(opt, "ex")     ? kEx
-               : eq_nocase(opt, "px")   ? kPx
-               : eq_nocase(opt, "exat") ? kExAt
-                                        : kPxAt;
+    } else if (const unsigned exp = expire_option(opt);
+               exp != 0 && has_next && !(flags & kKeepTtl) && !(flags & (kAnyExpire & ~exp))) {
+      flags |= exp;
       expire_arg = args[++j];
     } else {
       return reply.error(kSyntaxError);
@@ -114,8 +117,14 @@ void cmd_set(ExecContext& ctx, std::span<const std::string_view> args, resp::Rep
   store_string(k.shard, e, k.key, k.hash, args[2], expire_at);
   if (ctx.log != nullptr) {
     char buf[24];
-    const std::string_view rec[5] = {"SET", args[1], args[2], "PXAT", format_i64(buf, expire_at)};
-    log_write(ctx, k.shard_int(), std::span(rec, expire_at == kNoExpire ? 3 : 5));
+    std::string_view rec[5] = {"SET", args[1], args[2]};
+    std::size_t n = 3;
+    if (expire_at != kNoExpire) {
+      rec[3] = "PXAT";
+      rec[4] = format_i64(buf, expire_at);
+      n = 5;
+    }
+    log_write(ctx, k.shard_int(), std::span(rec, n));
   }
   if (!(flags & kGet)) reply.ok();
 }
