@@ -88,6 +88,8 @@ fail() {
   log "error: $*"
   exit 1
 }
+# shellcheck source=benchmarks/lib/servers.sh
+source "$repo_root/benchmarks/lib/servers.sh"
 
 rounds=3
 requests=200000
@@ -182,10 +184,7 @@ if ((build)); then
   fi
 fi
 if { ((needs_mini)) && [[ -z $mini_bin ]]; } || { ((needs_loadgen)) && [[ -z $loadgen_bin ]]; }; then
-  # The -c opt output folder, asked of Bazel: the bazel-bin symlink follows the last build of
-  # any configuration, so after someone's fastbuild it points at a debug binary or none.
-  opt_bin=$(cd "$repo_root" && ./bazelw info -c opt bazel-bin 2>/dev/null) ||
-    fail "could not ask Bazel for its -c opt output folder (./bazelw info -c opt bazel-bin)"
+  opt_bin=$(opt_bin_dir) || exit 1
   mini_bin=${mini_bin:-$opt_bin/apps/mini-redis/server/mini-redis-server}
   loadgen_bin=${loadgen_bin:-$opt_bin/benchmarks/loadgen/loadgen}
 fi
@@ -228,20 +227,6 @@ if ((needs_loadgen)); then
   loadgen_bin=$work/loadgen
 fi
 
-# Every run gets a port no earlier run of this invocation used, so that a server that failed to
-# stop (or to start) can never answer for the next one. Sets `port`.
-declare -A used_ports=()
-port=
-pick_port() {
-  while :; do
-    port=$(python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])')
-    [[ -z ${used_ports[$port]+x} ]] && break
-  done
-  used_ports[$port]=1
-}
 
 # start_server SERVER PORT LOG: starts it in the background (sets server_pid) and returns once
 # it answers PING; fails with its log if it exits or does not answer in time.
@@ -285,21 +270,6 @@ start_server() {
   done
 }
 
-# stop_server SERVER LOG: SIGTERM, then waits; a server that does not exit in time is killed.
-# Either way a warning, not a failure: the run's numbers are already taken.
-stop_server() {
-  local server=$1 server_log=$2 status=0
-  kill -TERM "$server_pid" 2>/dev/null || true
-  local deadline=$((SECONDS + kStopTimeoutSecs))
-  while kill -0 "$server_pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
-  if kill -0 "$server_pid" 2>/dev/null; then
-    log "warning: $server still running ${kStopTimeoutSecs}s after SIGTERM; killing it"
-    kill -KILL "$server_pid" 2>/dev/null || true
-  fi
-  wait "$server_pid" || status=$?
-  server_pid=
-  ((status == 0)) || log "warning: $server exited with status $status after SIGTERM (log: $server_log)"
-}
 
 # A server that died under load fails the benchmark (with its log).
 check_alive() {
