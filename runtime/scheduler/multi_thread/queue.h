@@ -49,8 +49,6 @@ class LocalQueue {
     return tail_.load(std::memory_order_acquire) - real;
   }
   bool is_empty() const { return len() == 0; }
-  // Whether stealers may find something (more than nothing, counting a steal in progress).
-  bool has_stealable() const { return len() > 1; }
 
   // Owner: pushes a task at the back; on a full ring moves half plus `task` to `inject`.
   // Returns true when it overflowed.

@@ -102,7 +102,7 @@ void MultiThreadScheduler::schedule(TaskHeader* task, ScheduleKind kind) {
       // turn only when the turn has queued a burst (kDriverBurst tasks: a wave of expiring
       // timers, many connections at once) that needs a second worker before the turn ends;
       // otherwise the turn's caller (park, maintenance) notifies once afterwards if the ring
-      // holds more than the task this worker runs next. Waking one per task instead cost a
+      // holds kWakeBatch tasks or more. Waking one per task instead cost a
       // futex wake per I/O event, and the woken searcher's own notify then woke the driver's
       // owner through the eventfd: two wake-ups per event for no extra work.
       if (!w->queue.try_push_back(task)) {
@@ -248,7 +248,7 @@ void MultiThreadScheduler::maintenance(Worker& w) {
   driver_->park(Duration::zero(), false);
   w.in_driver = false;
   driver_->unlock();
-  if (w.queue.has_stealable()) notify_parked();
+  if (w.queue.len() >= kWakeBatch) notify_parked();
 }
 
 bool MultiThreadScheduler::any_work_queued() const {
@@ -285,7 +285,7 @@ void MultiThreadScheduler::park(Worker& w) {
     if (local_work) {
       // Woken by the driver with tasks in our own queue.
       if (!idle_.unpark_worker_by_id(w.index)) w.is_searching = true;  // also notified
-      if (w.queue.has_stealable()) notify_parked();
+      if (w.queue.len() >= kWakeBatch) notify_parked();
       return;
     }
     if (!idle_.is_parked(w.index)) {
