@@ -69,7 +69,7 @@ struct KeyLock {
   std::uint64_t hash;
   std::size_t index;
   Db::Shard& shard;
-  std::lock_guard<std::mutex> lock;
+  std::lock_guard<ShardMutex> lock;
 };
 
 // The shards of several keys (args[first], args[first + step], ...), locked in ascending

@@ -34,6 +34,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/hash/hash.h"
 #include "apps/mini-redis/db/entry.h"
+#include "apps/mini-redis/db/shard_mutex.h"
 #include "apps/mini-redis/db/write_log.h"
 
 namespace mini_redis {
@@ -71,7 +72,7 @@ class Db {
   // Cache-line aligned: adjacent shards' locks and counters must not share a line.
   class alignas(64) Shard {
    public:
-    std::mutex& mutex() { return mutex_; }
+    ShardMutex& mutex() { return mutex_; }
 
     // --- Everything below needs mutex() held. ---
 
@@ -146,7 +147,7 @@ class Db {
     }
     std::uint64_t next_random();
 
-    std::mutex mutex_;
+    ShardMutex mutex_;
     const Db* db_ = nullptr;
     int index_ = 0;
     absl::flat_hash_set<EntryRef, EntryHash, EntryEq> table_;
