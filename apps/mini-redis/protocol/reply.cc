@@ -3,6 +3,7 @@
 #include "apps/mini-redis/protocol/reply.h"
 
 #include <charconv>
+#include <cstring>
 
 namespace mini_redis::resp {
 namespace {
@@ -30,7 +31,47 @@ void append_line(std::string& out, char prefix, std::string_view s) {
   out.append("\r\n");
 }
 
+// The number of decimal digits of n.
+std::size_t decimal_digits(std::size_t n) {
+  std::size_t digits = 1;
+  for (; n >= 10; n /= 10) ++digits;
+  return digits;
+}
+
+// Writes `prefix`, the `digits` decimal digits of n and "\r\n" at p; returns the end.
+char* put_header(char* p, char prefix, std::size_t n, std::size_t digits) {
+  *p = prefix;
+  char* end = p + 1 + digits;
+  char* q = end;
+  do {
+    *--q = static_cast<char>('0' + n % 10);
+    n /= 10;
+  } while (n != 0);
+  end[0] = '\r';
+  end[1] = '\n';
+  return end + 2;
+}
+
 }  // namespace
+
+void Reply::command(std::span<const std::string_view> args) {
+  // Headers: "*N\r\n", then "$len\r\n" before and "\r\n" after each argument.
+  std::size_t size = 3 + decimal_digits(args.size());
+  for (std::string_view a : args) size += 5 + decimal_digits(a.size()) + a.size();
+  std::string& out = *out_;
+  std::size_t at = out.size();
+  out.resize(at + size);
+  char* p = out.data() + at;
+  p = put_header(p, '*', args.size(), decimal_digits(args.size()));
+  for (std::string_view a : args) {
+    p = put_header(p, '$', a.size(), decimal_digits(a.size()));
+    std::memcpy(p, a.data(), a.size());
+    p += a.size();
+    p[0] = '\r';
+    p[1] = '\n';
+    p += 2;
+  }
+}
 
 void Reply::simple(std::string_view s) { append_line(*out_, '+', s); }
 

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -53,6 +55,35 @@ TEST(Reply, AppendsToExistingOutput) {
   r.array(0);
   r.bulk(std::string(1000, 'x'));
   EXPECT_EQ(out, "prefix*0\r\n$1000\r\n" + std::string(1000, 'x') + "\r\n");
+}
+
+TEST(Reply, CommandEncodesEveryArgumentAfterExistingOutput) {
+  std::string out = "prefix";
+  Reply r(out);
+  const std::string ten(10, 'a'), hundred(100, 'b');
+  std::vector<std::string_view> args = {"SET", "", "123456789", ten, hundred, "bin\r\n\0"};
+  args.back() = std::string_view("bin\r\n\0", 6);
+  r.command(args);
+  EXPECT_EQ(out, "prefix*6\r\n$3\r\nSET\r\n$0\r\n\r\n$9\r\n123456789\r\n$10\r\n" + ten +
+                     "\r\n$100\r\n" + hundred + "\r\n$6\r\n" + std::string("bin\r\n\0", 6) +
+                     "\r\n");
+  // The same bytes as the general encoder's.
+  std::string general;
+  Reply g(general);
+  g.array(args.size());
+  for (std::string_view a : args) g.bulk(a);
+  EXPECT_EQ(out.substr(6), general);
+}
+
+TEST(Reply, CommandWithTenArgumentsAndNone) {
+  std::string out;
+  Reply r(out);
+  std::vector<std::string_view> args(10, "x");
+  r.command(args);
+  r.command({});
+  std::string expected = "*10\r\n";
+  for (int i = 0; i < 10; ++i) expected += "$1\r\nx\r\n";
+  EXPECT_EQ(out, expected + "*0\r\n");
 }
 
 }  // namespace
