@@ -250,10 +250,13 @@ class Aof final : public WriteLog, public std::enable_shared_from_this<Aof> {
 
   // Taken by append() under a shard lock; the writer reads it inside its cut (every shard
   // lock held), so every number it sees belongs to a record already in a buffer.
-  std::atomic<std::uint64_t> seq_{0};  // the last sequence number given out
+  // Own cache lines: every write command on every worker increments seq_ and loads
+  // dropping_ (accepting_writes()); sharing one line made each load miss after the other
+  // worker's increment.
+  alignas(64) std::atomic<std::uint64_t> seq_{0};  // the last sequence number given out
   // Set with mu_ held before closing_/stopped_, so an append that comes after the writer's
   // last cut sees it (the cut's shard locks order the two).
-  std::atomic<bool> dropping_{false};
+  alignas(64) std::atomic<bool> dropping_{false};
   // Set by a kAllShards append mid-dump, read by the rewrite task after each shard.
   std::atomic<bool> rewrite_restart_{false};
   // ORDERING: release stores by the writer after the bytes are written/fsynced, acquire loads
