@@ -102,9 +102,9 @@ void MultiThreadScheduler::schedule(TaskHeader* task, ScheduleKind kind) {
       // turn only when the turn has queued a burst (kDriverBurst tasks: a wave of expiring
       // timers, many connections at once) that needs a second worker before the turn ends;
       // otherwise the turn's caller (park, maintenance) notifies once afterwards if the ring
-      // holds kWakeBatch tasks or more. Waking one per task instead cost a
-      // futex wake per I/O event, and the woken searcher's own notify then woke the driver's
-      // owner through the eventfd: two wake-ups per event for no extra work.
+      // holds kWakeBatch tasks or more. Waking one per task instead cost a futex wake per I/O
+      // event, and the woken searcher's own notify then woke the driver's owner through the
+      // eventfd: two wake-ups per event for no extra work.
       if (!w->queue.try_push_back(task)) {
         w->counters.overflows.add();
         if (!inject_.push_front(task)) task->drop_ref();
