@@ -143,7 +143,8 @@ keel::Task<void> wait_notified(keel::sync::Notify* n) { co_await n->notified(); 
 // capacity is reused.
 struct BatchResult {
   absl::Status status;
-  std::vector<std::string> pieces;
+  std::vector<std::string> pieces;  // emptied if written, else as they were
+  bool cut_back = false;            // failed, and the file is back to its size before the batch
 };
 
 }  // namespace
@@ -423,6 +424,42 @@ void Aof::fail(absl::Status s) {
   progress_.notify_waiters();
 }
 
+void Aof::start_write_retry(absl::Status s, std::vector<std::string>& pieces) {
+  if (!retrying_) {
+    std::fprintf(stderr,
+                 "mini-redis: writing the append only file failed, writes are refused until a "
+                 "retry succeeds (every %lld ms): %s\n",
+                 static_cast<long long>(
+                     std::chrono::duration_cast<std::chrono::milliseconds>(kWriteRetryInterval)
+                         .count()),
+                 std::string(s.message()).c_str());
+  }
+  retrying_ = true;
+  std::string failed;
+  for (std::string& piece : pieces) {
+    failed.append(piece);
+    piece.clear();
+  }
+  Db::AllShardsLock shards(db_);
+  std::lock_guard lock(mu_);
+  // The failed records came before everything appended since the cut: the ordered buffer
+  // first, then the shards' (which stay where they are).
+  failed.append(pending_);
+  pending_.swap(failed);
+  write_status_ = std::move(s);
+  // ORDERING: release; pairs with accepting_writes()' acquire load.
+  write_error_.store(true, std::memory_order_release);
+}
+
+void Aof::end_write_retry() {
+  retrying_ = false;
+  std::fprintf(stderr, "mini-redis: the append only file is written again, writes resume\n");
+  std::lock_guard lock(mu_);
+  write_status_ = absl::OkStatus();
+  // ORDERING: release; as in start_write_retry().
+  write_error_.store(false, std::memory_order_release);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The writer task
 
@@ -457,24 +494,45 @@ keel::Task<void> Aof::run_writer() {
       fd = fd_;
     }
     if (ready) {
+      std::uint64_t rewrites_before;
+      {
+        std::lock_guard lock(mu_);
+        rewrites_before = rewrites_;
+      }
       keel::Task<absl::Status> finish = finish_rewrite(std::move(ready));
       absl::Status switched = co_await std::move(finish);
       if (!switched.ok()) {
         fail(std::move(switched));
         break;
       }
+      // The new file holds every record the failed batch had (in a shard's dump or the
+      // tail), written and fsynced: the disk takes writes again.
+      bool switched_file;
+      {
+        std::lock_guard lock(mu_);
+        switched_file = rewrites_ != rewrites_before;
+      }
+      if (retrying_ && switched_file) end_write_retry();
       continue;
     }
     std::size_t bytes = 0;
     for (const std::string& piece : batch) bytes += piece.size();
     const bool wrote = bytes > 0;
     if (wrote) {
-      auto job = [self, fd, always, b = std::move(batch)]() mutable -> BatchResult {
+      // ORDERING: relaxed; only this task and the rewrite hand-off (also this task) store it.
+      const auto file_size = static_cast<off_t>(current_size_.load(std::memory_order_relaxed));
+      auto job = [self, fd, always, file_size, b = std::move(batch)]() mutable -> BatchResult {
         BatchResult r;
         if (self->options_.write_hook) r.status = self->options_.write_hook();
         if (r.status.ok()) r.status = write_all(fd->fd, b, fd->path);
         if (r.status.ok() && always) r.status = sync_fd(fd->fd, fd->path);
-        for (std::string& piece : b) piece.clear();  // keeps the capacity for the next cut
+        if (r.status.ok()) {
+          for (std::string& piece : b) piece.clear();  // keeps the capacity for the next cut
+        } else if (!always) {
+          // Undo a partial write, so that the batch can be written again whole and the file
+          // never holds a torn record followed by good ones.
+          r.cut_back = ::ftruncate(fd->fd, file_size) == 0;
+        }
         r.pieces = std::move(b);
         return r;
       };
@@ -486,9 +544,16 @@ keel::Task<void> Aof::run_writer() {
       }
       batch = std::move(r->pieces);
       if (!r->status.ok()) {
-        fail(std::move(r->status));
-        break;
+        if (!r->cut_back || closing) {
+          fail(std::move(r->status));
+          break;
+        }
+        start_write_retry(std::move(r->status), batch);
+        keel::Sleep pause = keel::sleep(kWriteRetryInterval);
+        co_await pause;
+        continue;
       }
+      if (retrying_) end_write_retry();
       // ORDERING: relaxed: statistics.
       current_size_.fetch_add(bytes, std::memory_order_relaxed);
       // ORDERING: release: the bytes (and with kAlways the fsync) happen-before a waiter's

@@ -37,9 +37,15 @@
 //     kWriteCoalesceDelay, are written in one batch, and fdatasync runs at most once per
 //     second (kEverySecInterval) on the writer (never on a client's path: clients never
 //     wait). kNo: never fsync (the kernel decides), except in close().
-//   - A write or fsync error stops the writer for good (as Redis with appendfsync always:
-//     after a failed fsync the page cache cannot be trusted); wait_durable() then returns the
-//     error and write_status() reports it, so the server can refuse writes.
+//   - A write error under kEverySec or kNo (a full disk, a file-size limit) is recoverable,
+//     as in Redis: the writer cuts the file back to its size before the batch (a partial
+//     write leaves no torn record), puts the batch back in front of the newer records,
+//     reports the error (accepting_writes() false, so the server refuses writes) and tries
+//     again every kWriteRetryInterval; the first write that succeeds clears the error.
+//     Nothing is dropped meanwhile. Any other error stops the writer for good: a write error
+//     under kAlways, an fsync error (after a failed fsync the page cache cannot be trusted),
+//     a file that could not be cut back, or an error while closing. wait_durable() then
+//     returns the error and write_status() reports it, so the server can refuse writes.
 //   - Rewrite (start_rewrite): a background task writes `<filename>.rewrite` from
 //     Db::dump_shard, shard by shard, on the blocking pool. The cut per shard is exact:
 //     dump_shard calls back with the shard's lock held, and from then on append() also copies
@@ -91,6 +97,10 @@ inline constexpr keel::Duration kEverySecInterval = std::chrono::seconds(1);
 // 0.79-1.07x with 10 ms, on a machine whose noise is about ±15%). It adds at most this much to
 // the writes a crash of the process can lose (everysec already allows a second).
 inline constexpr keel::Duration kWriteCoalesceDelay = std::chrono::milliseconds(10);
+
+// With kEverySec and kNo, how long the writer waits before it writes a batch again after a
+// write failed (Redis retries once a second too).
+inline constexpr keel::Duration kWriteRetryInterval = std::chrono::seconds(1);
 
 // The rewrite task hands the rest of the tail to the writer (which writes it while appends
 // keep going into a fresh buffer) once a drained piece is smaller than this: small enough
@@ -170,14 +180,16 @@ class Aof final : public WriteLog, public std::enable_shared_from_this<Aof> {
   // still returns sequence numbers but the records are dropped.
   keel::Task<absl::Status> close();
 
-  // OK, or the write/fsync error that stopped the writer ("write /d/appendonly.aof: No
-  // space left on device").
+  // OK, or the write/fsync error that stopped the writer or that it is retrying after
+  // ("write /d/appendonly.aof: No space left on device").
   absl::Status write_status() const;
-  // False once the writer stopped on an error or close() was called: records are dropped, so
-  // the server must refuse writes (Redis's MISCONF). One atomic load: for every write command.
+  // False while the last write failed (until a retry succeeds), once the writer stopped on an
+  // error, and once close() was called: the server must refuse writes (Redis's MISCONF).
+  // Two loads of one cache line: for every write command.
   bool accepting_writes() const {
-    // ORDERING: acquire; pairs with the release store in close()/fail().
-    return !dropping_.load(std::memory_order_acquire);
+    // ORDERING: acquire; pairs with the release stores in close()/fail()/the writer.
+    return !dropping_.load(std::memory_order_acquire) &&
+           !write_error_.load(std::memory_order_acquire);
   }
 
   AofStats stats() const;
@@ -202,6 +214,11 @@ class Aof final : public WriteLog, public std::enable_shared_from_this<Aof> {
   keel::Task<void> abandon_rewrite(absl::Status why);
   // Marks the writer stopped with `s` and wakes every waiter.
   void fail(absl::Status s);
+  // A failed batch under kEverySec/kNo, the file cut back to before it: puts `pieces` back in
+  // front of every newer record and refuses writes until a write succeeds.
+  void start_write_retry(absl::Status s, std::vector<std::string>& pieces);
+  // The first successful write after start_write_retry(): writes are accepted again.
+  void end_write_retry();
 
   const AofOptions options_;
   Db& db_;
@@ -247,6 +264,7 @@ class Aof final : public WriteLog, public std::enable_shared_from_this<Aof> {
 
   // The writer task's own state (no lock: only it touches these).
   bool unsynced_ = false;  // written since the last fsync
+  bool retrying_ = false;  // a write failed; start_write_retry() ran, end_write_retry() not yet
 
   // Taken by append() under a shard lock; the writer reads it inside its cut (every shard
   // lock held), so every number it sees belongs to a record already in a buffer.
@@ -257,6 +275,9 @@ class Aof final : public WriteLog, public std::enable_shared_from_this<Aof> {
   // Set with mu_ held before closing_/stopped_, so an append that comes after the writer's
   // last cut sees it (the cut's shard locks order the two).
   alignas(64) std::atomic<bool> dropping_{false};
+  // A write failed and the writer is retrying it (kEverySec/kNo); written by the writer with
+  // mu_ held, next to write_status_.
+  std::atomic<bool> write_error_{false};
   // Set by a kAllShards append mid-dump, read by the rewrite task after each shard.
   std::atomic<bool> rewrite_restart_{false};
   // ORDERING: release stores by the writer after the bytes are written/fsynced, acquire loads

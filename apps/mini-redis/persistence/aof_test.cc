@@ -448,6 +448,53 @@ KEEL_TEST(Aof, WriteErrorFailsWaitersAndStopsTheWriter) {
   EXPECT_TRUE(absl::IsResourceExhausted(s)) << s;
 }
 
+// everysec: a failed write refuses writes but drops nothing; the file is cut back to before
+// the batch (here the hook leaves a torn record in it, as a write cut short by a full disk
+// does), the batch is tried again every kWriteRetryInterval behind nothing newer, and the
+// first retry that succeeds writes every record once and accepts writes again.
+KEEL_TEST(Aof, EverySecWriteErrorIsRetriedAfterCuttingTheFileBack) {
+  keel::time::pause();
+  std::string dir = fresh_dir("retry");
+  const std::string path = dir + "/appendonly.aof";
+  auto failures = std::make_shared<std::atomic<int>>(2);
+  AofOptions o = options(dir, AppendFsync::kEverySec);
+  o.write_hook = [failures, path]() -> absl::Status {
+    if (failures->load() == 0) return absl::OkStatus();
+    std::ofstream(path, std::ios::binary | std::ios::app) << "*3\r\n$3\r\nSE";
+    failures->fetch_sub(1);
+    return absl::ResourceExhaustedError("write injected: disk full");
+  };
+  Db db(fixed_clock());
+  absl::StatusOr<std::shared_ptr<Aof>> aof = co_await Aof::open(o, db);
+  KEEL_ASSERT_OK(aof);
+  std::shared_ptr<Aof> a = *aof;
+  EXPECT_TRUE(a->accepting_writes());
+  std::uint64_t seq = 0;
+  run(db, a.get(), {"SET", "k", "v"}, &seq);
+  KEEL_ASSERT_TRUE(co_await keel::testing::eventually([&] { return !a->accepting_writes(); }));
+  EXPECT_TRUE(absl::IsResourceExhausted(a->write_status())) << a->write_status();
+  EXPECT_FALSE(a->stats().last_write_ok);
+  EXPECT_EQ(read_file(path), "");  // the torn record is gone
+  // A record that arrives meanwhile (the server refuses write commands, but an expired key is
+  // still logged as DEL) goes behind the failed ones.
+  run(db, a.get(), {"SET", "k2", "v2"}, &seq);
+  // The paused clock moves only when the test moves it: step it until a retry succeeds (the
+  // first retry fails too). Each write runs on a blocking thread in real time, so the bound
+  // is real time, as in eventually(): only a broken writer reaches it.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!a->accepting_writes() && std::chrono::steady_clock::now() < give_up) {
+    co_await keel::time::advance(kWriteRetryInterval / 10);
+  }
+  EXPECT_TRUE(a->accepting_writes());
+  EXPECT_EQ(failures->load(), 0);
+  KEEL_ASSERT_OK(co_await a->wait_durable(seq));
+  EXPECT_EQ(read_file(path), resp({"SET", "k", "v"}) + resp({"SET", "k2", "v2"}));
+  EXPECT_TRUE(a->write_status().ok()) << a->write_status();
+  EXPECT_TRUE(a->stats().last_write_ok);
+  KEEL_ASSERT_OK(co_await a->close());
+  keel::time::resume();
+}
+
 // everysec: clients wait for nothing but the write; the fsync follows within a second.
 KEEL_TEST(Aof, EverySecFsyncsOnTheTimer) {
   keel::time::pause();

@@ -73,6 +73,17 @@ got=$(cli main PING)
 raw_cli main INFO persistence | grep -q '^aof_last_write_status:err' ||
   fail "INFO persistence does not report the write error: $(raw_cli main INFO persistence)"
 stop_server main KILL
+if is_mini; then
+  grep -q "writes are refused until a retry succeeds" "${server_log[main]}" ||
+    fail "the server log does not say it retries: $(tail -n 5 "${server_log[main]}")"
+  log "  killed in that state, the file replays whole: a failed write is cut off the file"
+  start_server main --appendonly yes --appendfsync everysec --dir "$dir"
+  expect main '"kept"' GET before-the-limit
+  if grep -q "torn last record" "${server_log[main]}"; then
+    fail "the failed write left a torn record: $(grep -A1 'short read' "${server_log[main]}")"
+  fi
+  stop_server main TERM
+fi
 
 if is_mini; then
   log "always: no write is answered OK unless its record is on disk; all of those survive"
