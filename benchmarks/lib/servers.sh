@@ -7,22 +7,8 @@
 #   opt_bin=$(opt_bin_dir)     Bazel's -c opt output folder
 # shellcheck shell=bash disable=SC2154  # kStopTimeoutSecs, repo_root, server_pid: the caller's
 
-# Every run gets a port no earlier run of this invocation used, so that a server that failed to
-# stop (or to start) can never answer for the next one. Sets `port` (not printed: a $(...)
-# subshell would lose used_ports).
-declare -A used_ports=()
-port=
-pick_port() {
-  while :; do
-    # A port the kernel hands out for bind(0) has no socket on it, not even one in TIME_WAIT.
-    port=$(python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])')
-    [[ -z ${used_ports[$port]+x} ]] && break
-  done
-  used_ports[$port]=1
-}
+# shellcheck source=tools/sh/pick_port.sh
+source "$repo_root/tools/sh/pick_port.sh"
 
 # stop_server NAME LOG: SIGTERM, then waits; a server that does not exit in time is killed.
 # Either way a warning, not a failure: the run's numbers are already taken.

@@ -48,7 +48,6 @@ err_status=0
 # The exit status of the server stop_server/wait_exit waited for.
 stop_status=0
 declare -A server_pid=() server_port=() server_log=()
-declare -A used_ports=()
 last_server=
 own_tmp=
 if [[ -n ${TEST_TMPDIR:-} ]]; then
@@ -121,18 +120,9 @@ else
 fi
 is_mini() { [[ $server_kind == mini-redis ]]; }
 
-# Sets `port` to a free loopback port not used before by this test (a server that failed to
-# stop can then never answer for the next one).
-pick_port() {
-  while :; do
-    port=$(python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])')
-    [[ -z ${used_ports[$port]+x} ]] && break
-  done
-  used_ports[$port]=1
-}
+# pick_port: sets `port` to a free loopback port not used before by this test.
+# shellcheck source=tools/sh/pick_port.sh
+source "$tests_dir/../../../tools/sh/pick_port.sh"
 
 # server_args PORT FLAGS...: sets `args` to the command line for the server under test.
 server_args() {
