@@ -428,10 +428,7 @@ void Aof::start_write_retry(absl::Status s, std::vector<std::string>& pieces) {
   if (!retrying_) {
     std::fprintf(stderr,
                  "mini-redis: writing the append only file failed, writes are refused until a "
-                 "retry succeeds (every %lld ms): %s\n",
-                 static_cast<long long>(
-                     std::chrono::duration_cast<std::chrono::milliseconds>(kWriteRetryInterval)
-                         .count()),
+                 "retry succeeds (once a second): %s\n",
                  std::string(s.message()).c_str());
   }
   retrying_ = true;

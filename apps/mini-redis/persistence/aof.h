@@ -275,8 +275,9 @@ class Aof final : public WriteLog, public std::enable_shared_from_this<Aof> {
   // Set with mu_ held before closing_/stopped_, so an append that comes after the writer's
   // last cut sees it (the cut's shard locks order the two).
   alignas(64) std::atomic<bool> dropping_{false};
-  // A write failed and the writer is retrying it (kEverySec/kNo); written by the writer with
-  // mu_ held, next to write_status_.
+  // A write failed and the writer is retrying it (kEverySec/kNo). On dropping_'s line: both
+  // are read by every write command, and written only on errors. The writer sets it with mu_
+  // held, together with write_status_.
   std::atomic<bool> write_error_{false};
   // Set by a kAllShards append mid-dump, read by the rewrite task after each shard.
   std::atomic<bool> rewrite_restart_{false};
