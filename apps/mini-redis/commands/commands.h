@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "apps/mini-redis/db/db.h"
@@ -60,6 +61,36 @@ inline bool eq_nocase(std::string_view s, std::string_view lower) {
     if (c != lower[i]) return false;
   }
   return true;
+}
+
+// Command names are looked up in lower case; no command name is longer than this.
+inline constexpr std::size_t kMaxCommandName = 32;
+
+// The ASCII lower case of a command name, written to `buf`; empty for a name longer than
+// kMaxCommandName (no command has one).
+inline std::string_view lower_command_name(std::string_view name,
+                                           std::span<char, kMaxCommandName> buf) {
+  if (name.size() > buf.size()) return {};
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    buf[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  return std::string_view(buf.data(), name.size());
+}
+
+// Redis's arity rule (CommandSpec::arity): n > 0, exactly n arguments counting the name;
+// n < 0, at least -n.
+inline bool arity_ok(int arity, std::size_t argc) {
+  return arity >= 0 ? argc == static_cast<std::size_t>(arity)
+                    : argc >= static_cast<std::size_t>(-arity);
+}
+
+// Redis's reply to a wrong argument count.
+inline void reply_arity(resp::Reply& reply, std::string_view name) {
+  std::string& out = reply.out();
+  out.append("-ERR wrong number of arguments for '");
+  out.append(name);
+  out.append("' command\r\n");
 }
 
 // The data command named `name`, in any case, or nullptr.

@@ -43,12 +43,6 @@ inline void log_write(ExecContext& ctx, int shard, std::span<const std::string_v
     ctx.last_write_seq = std::max(ctx.last_write_seq, ctx.log->append(shard, args));
 }
 
-inline void reply_arity(resp::Reply& reply, std::string_view name) {
-  std::string& out = reply.out();
-  out.append("-ERR wrong number of arguments for '");
-  out.append(name);
-  out.append("' command\r\n");
-}
 
 // One key: its hash, its shard, and that shard's lock (held for the object's lifetime).
 struct KeyLock {

@@ -57,8 +57,6 @@ constexpr std::array kCommands = {
 };
 
 // Longer than every command name: such a name is unknown without a lookup.
-constexpr std::size_t kMaxNameLen = 16;
-
 const absl::flat_hash_map<absl::string_view, const CommandSpec*>& command_map() {
   static const auto* map = [] {
     auto* m = new absl::flat_hash_map<absl::string_view, const CommandSpec*>();
@@ -73,14 +71,11 @@ const absl::flat_hash_map<absl::string_view, const CommandSpec*>& command_map() 
 }  // namespace
 
 const CommandSpec* find_command(std::string_view name) {
-  if (name.size() > kMaxNameLen) return nullptr;
-  char lower[kMaxNameLen];
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    lower[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  }
+  char buf[kMaxCommandName];
+  std::string_view lower = lower_command_name(name, buf);
+  if (lower.empty()) return nullptr;
   const auto& map = command_map();
-  auto it = map.find(absl::string_view(lower, name.size()));
+  auto it = map.find(absl::string_view(lower.data(), lower.size()));
   return it == map.end() ? nullptr : it->second;
 }
 
@@ -88,11 +83,7 @@ std::span<const CommandSpec> all_commands() { return kCommands; }
 
 void execute(const CommandSpec& cmd, ExecContext& ctx, std::span<const std::string_view> args,
              resp::Reply& reply) {
-  const auto argc = static_cast<int>(args.size());
-  if ((cmd.arity > 0 && argc != cmd.arity) || (cmd.arity < 0 && argc < -cmd.arity)) {
-    reply_arity(reply, cmd.name);
-    return;
-  }
+  if (!arity_ok(cmd.arity, args.size())) return reply_arity(reply, cmd.name);
   cmd.handler(ctx, args, reply);
 }
 

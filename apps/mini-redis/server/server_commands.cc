@@ -18,8 +18,6 @@ namespace {
 using Args = std::span<const std::string_view>;
 using ServerHandler = void (*)(Session&, Args, resp::Reply&);
 
-// Longer names than this are no command: the lower-casing buffer lives on the stack.
-constexpr std::size_t kMaxCommandName = 32;
 // Redis caps the echoed command name and arguments of its "unknown command" error at 128.
 constexpr std::size_t kUnknownEchoLimit = 128;
 // The Redis version mini-redis reports (HELLO, INFO): the Redis it behaves like.
@@ -32,25 +30,6 @@ struct ServerCommand {
   bool pubsub_ok;  // allowed in subscriber mode
   bool noauth_ok;  // allowed before AUTH
 };
-
-bool to_lower(std::string_view in, char* buf, std::string_view& out) {
-  if (in.size() > kMaxCommandName) return false;
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    buf[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  }
-  out = std::string_view(buf, in.size());
-  return true;
-}
-
-bool arity_ok(int arity, std::size_t argc) {
-  return arity >= 0 ? argc == static_cast<std::size_t>(arity)
-                    : argc >= static_cast<std::size_t>(-arity);
-}
-
-void wrong_args(std::string_view name, resp::Reply& reply) {
-  reply.error(absl::StrCat("ERR wrong number of arguments for '", std::string(name), "' command"));
-}
 
 // Compares in time independent of where the strings differ (AUTH must not leak the password
 // prefix through timing); the length is compared the same way.
@@ -79,7 +58,7 @@ std::optional<std::string> refused_by_aof(const Session& s) {
 }
 
 void cmd_ping(Session& s, Args args, resp::Reply& reply) {
-  if (args.size() > 2) return wrong_args("ping", reply);
+  if (args.size() > 2) return reply_arity(reply, "ping");
   // As Redis: PING fails too while writes are refused, so that health checks notice.
   if (std::optional<std::string> refused = refused_by_aof(s)) return reply.error(*refused);
   if (s.in_pubsub()) {
@@ -249,11 +228,9 @@ void command_info_for(resp::Reply& reply, std::string_view name) {
     return command_info(reply, c->name, c->arity, c->flags, c->first_key, c->last_key, c->key_step);
   }
   char buf[kMaxCommandName];
-  std::string_view lower;
-  if (to_lower(name, buf, lower)) {
-    if (const ServerCommand* sc = find_server_command(lower); sc != nullptr) {
-      return command_info(reply, sc->name, sc->arity, 0, 0, 0, 0);
-    }
+  if (const ServerCommand* sc = find_server_command(lower_command_name(name, buf));
+      sc != nullptr) {
+    return command_info(reply, sc->name, sc->arity, 0, 0, 0, 0);
   }
   reply.null_array();
 }
@@ -533,11 +510,9 @@ void dispatch(Session& s, Args args, resp::Reply& reply) {
     return execute(*cmd, s.ctx, args, reply);
   }
   char buf[kMaxCommandName];
-  std::string_view lower;
-  const ServerCommand* sc = nullptr;
-  if (to_lower(args[0], buf, lower)) sc = find_server_command(lower);
+  const ServerCommand* sc = find_server_command(lower_command_name(args[0], buf));
   if (sc == nullptr) return unknown_command(args, reply);
-  if (!arity_ok(sc->arity, args.size())) return wrong_args(sc->name, reply);
+  if (!arity_ok(sc->arity, args.size())) return reply_arity(reply, sc->name);
   if (!s.authenticated && !sc->noauth_ok) return reply.error(kNoAuth);
   if (s.in_pubsub() && !sc->pubsub_ok) return not_in_pubsub_context(sc->name, reply);
   sc->handler(s, args, reply);
