@@ -91,15 +91,15 @@ if is_mini; then
   acks=$work/acks
   mkdir -p "$dir" "$acks"
   server_bin=$limited start_server main --appendonly yes --appendfsync always --dir "$dir"
+  start_writers main "$acks" always "$kWriterMaxSecs"
   status=0
-  python3 "$tests_dir/writers.py" write "${server_port[main]}" always "$acks" "$kWriterMaxSecs" \
-    2>"$work/writers.log" || status=$?
-  if ((status != 1)) || ! grep -q "$kMisconf" "$work/writers.log"; then
+  wait "$writers_pid" || status=$?
+  if ((status != 1)) || ! grep -q "$kMisconf" "$writers_log"; then
     fail "the writers did not stop on MISCONF (status $status):
-$(cat "$work/writers.log")"
+$(cat "$writers_log")"
   fi
-  refused=$(grep -c "$kMisconf" "$work/writers.log")
-  acknowledged=$(find "$acks" -type f -exec cat {} + | wc -l)
+  refused=$(grep -c "$kMisconf" "$writers_log")
+  acknowledged=$(acked "$acks")
   log "  $refused writers refused; $acknowledged writes acknowledged"
   got=$(cli main SET after-the-limit refused)
   [[ $got == "(error) $kMisconf"* ]] || fail "SET after the write error: want MISCONF, got: $got"
@@ -108,10 +108,7 @@ $(cat "$work/writers.log")"
   grep -q "File too large" "${server_log[main]}" ||
     fail "the server log does not name the write error: $(tail -n 5 "${server_log[main]}")"
   start_server main --appendonly yes --appendfsync always --dir "$dir"
-  python3 "$tests_dir/writers.py" verify "${server_port[main]}" "$acks" 2>"$work/verify.log" ||
-    fail "acknowledged writes missing after the write error and a restart:
-$(cat "$work/verify.log")"
-  log "  $(tail -n 1 "$work/verify.log")"
+  verify_acked main "$acks" "after the write error and a restart"
   stop_server main TERM
 fi
 

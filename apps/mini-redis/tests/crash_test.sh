@@ -27,52 +27,30 @@ readonly kWriterMaxSecs=50
 aof_dir=$work/aof
 acks=$work/acks
 mkdir -p "$aof_dir" "$acks"
-writers=$tests_dir/writers.py
-
-acked() { find "$acks" -type f -exec cat {} + | wc -l; }
 
 start_server main --appendonly yes --appendfsync always --dir "$aof_dir"
 for ((round = 1; round <= kRounds; round++)); do
-  start=$(acked)
+  start=$(acked "$acks")
   target=$((start + kMinAcks + RANDOM % kAckSpread))
   log "round $round: writers until $target acknowledged writes in all, then kill -9"
-  python3 "$writers" write "${server_port[main]}" "r$round" "$acks" "$kWriterMaxSecs" \
-    2>"$work/writers.r$round.log" &
-  writers_pid=$!
-  track "$writers_pid"
-  reached() {
-    (($(acked) >= target)) && return 0
-    kill -0 "$writers_pid" 2>/dev/null ||
-      fail "writers exited before $target acknowledged writes: $(cat "$work/writers.r$round.log")"
-    return 1
-  }
+  start_writers main "$acks" "r$round" "$kWriterMaxSecs"
   if ((round >= 2)); then
     # From round 2 on, an AOF rewrite (BGREWRITEAOF) starts half-way, so the kill may land
     # during the rewrite or after its switch to the new file.
-    half=$(((start + target) / 2))
-    reached_half() {
-      (($(acked) >= half)) && return 0
-      kill -0 "$writers_pid" 2>/dev/null ||
-        fail "writers exited before $half acknowledged writes: $(cat "$work/writers.r$round.log")"
-      return 1
-    }
-    wait_until "$half acknowledged writes" reached_half
+    wait_acked "$acks" $(((start + target) / 2))
     got=$(cli main bgrewriteaof)
     [[ $got == "Background append only file rewriting started" ]] ||
       fail "BGREWRITEAOF during writes replied: $got"
   fi
-  wait_until "$target acknowledged writes (have $(acked))" reached
+  wait_acked "$acks" "$target"
   crash_server main
   status=0
   wait "$writers_pid" || status=$?
   ((status == 0)) || fail "a writer got an unexpected reply in round $round:
-$(cat "$work/writers.r$round.log")"
-  log "  killed at $(acked) acknowledged writes; restarting on the same folder"
+$(cat "$writers_log")"
+  log "  killed at $(acked "$acks") acknowledged writes; restarting on the same folder"
   start_server main --appendonly yes --appendfsync always --dir "$aof_dir"
-  python3 "$writers" verify "${server_port[main]}" "$acks" 2>"$work/verify.r$round.log" ||
-    fail "acknowledged writes missing after kill -9 in round $round (AOF in $aof_dir):
-$(cat "$work/verify.r$round.log")"
-  log "  $(tail -n 1 "$work/verify.r$round.log")"
+  verify_acked main "$acks" "after kill -9 in round $round (AOF in $aof_dir)"
 done
 
 log "a complete AOF rewrite, then a restart from the rewritten file"
@@ -87,10 +65,7 @@ wait_until "the AOF rewrite to finish (INFO persistence: aof_rewrite_in_progress
 stop_server main TERM
 ((stop_status == 0)) || fail "server exited with status $stop_status after SIGTERM"
 start_server main --appendonly yes --appendfsync always --dir "$aof_dir"
-python3 "$writers" verify "${server_port[main]}" "$acks" 2>"$work/verify.rewritten.log" ||
-  fail "acknowledged writes missing after a restart from the rewritten AOF (in $aof_dir):
-$(cat "$work/verify.rewritten.log")"
-log "  $(tail -n 1 "$work/verify.rewritten.log")"
+verify_acked main "$acks" "after a restart from the rewritten AOF (in $aof_dir)"
 stop_server main TERM
 ((stop_status == 0)) || fail "server exited with status $stop_status after SIGTERM"
 pass

@@ -278,4 +278,45 @@ wait_until() {
 # py ARGS...: python3 with resp_client importable; the script comes on stdin (a heredoc).
 py() { python3 - "$@"; }
 
+# Durability writers (writers.py: SET, SET EX, INCR, RPUSH, a connection each). A write is
+# appended to a file under the acks folder only once the server acknowledged it.
+# acked ACKS: how many writes were acknowledged so far.
+acked() { find "$1" -type f -exec cat {} + | wc -l; }
+
+# start_writers NAME ACKS TAG MAX_SECS: runs writers.py write against server NAME in the
+# background (tracked), for at most MAX_SECS; sets writers_pid, and writers_log (its stderr).
+start_writers() {
+  local name=$1 acks=$2 tag=$3
+  shift 3
+  writers_log=$work/writers.$tag.log
+  python3 "$tests_dir/writers.py" write "${server_port[$name]}" "$tag" "$acks" "$@" \
+    2>"$writers_log" &
+  writers_pid=$!
+  track "$writers_pid"
+}
+
+# wait_acked ACKS N: waits until N writes are acknowledged; fails if the writers exit first.
+wait_acked() {
+  local acks=$1 target=$2
+  acked_or_gone() {
+    (($(acked "$acks") >= target)) && return 0
+    kill -0 "$writers_pid" 2>/dev/null ||
+      fail "writers exited before $target acknowledged writes: $(cat "$writers_log")"
+    return 1
+  }
+  wait_until "$target acknowledged writes (have $(acked "$acks"))" acked_or_gone
+}
+
+# verify_acked NAME ACKS WHEN: every acknowledged write is in server NAME, or the test fails
+# with "acknowledged writes missing WHEN"; logs writers.py's summary line.
+verify_acked() {
+  local name=$1 acks=$2 when=$3 out
+  out=$work/verify.$((++verify_count)).log
+  python3 "$tests_dir/writers.py" verify "${server_port[$name]}" "$acks" 2>"$out" ||
+    fail "acknowledged writes missing $when:
+$(cat "$out")"
+  log "  $(tail -n 1 "$out")"
+}
+verify_count=0
+
 log "server under test: $server_kind ($server_bin); files in $work"

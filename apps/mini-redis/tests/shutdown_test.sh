@@ -21,8 +21,6 @@ readonly kWriterMaxSecs=50
 aof_dir=$work/aof
 acks=$work/acks
 mkdir -p "$aof_dir" "$acks"
-writers=$tests_dir/writers.py
-acked() { find "$acks" -type f -exec cat {} + | wc -l; }
 aof_flags=(--appendonly yes --appendfsync everysec --dir "$aof_dir")
 
 log "SIGTERM during writes, with an idle client and a subscriber connected"
@@ -35,29 +33,18 @@ track $!
 sub_ready() { [[ $(head -n 3 "$work/sub.out" | paste -sd,) == subscribe,idle-channel,1 ]]; }
 wait_until "the subscriber's confirmation" sub_ready
 target=$((kMinAcks + RANDOM % kAckSpread))
-python3 "$writers" write "$port" term "$acks" "$kWriterMaxSecs" 2>"$work/writers.term.log" &
-writers_pid=$!
-track "$writers_pid"
-reached() {
-  (($(acked) >= target)) && return 0
-  kill -0 "$writers_pid" 2>/dev/null ||
-    fail "writers exited before $target acknowledged writes: $(cat "$work/writers.term.log")"
-  return 1
-}
-wait_until "$target acknowledged writes" reached
+start_writers main "$acks" term "$kWriterMaxSecs"
+wait_acked "$acks" "$target"
 stop_server main TERM
 ((stop_status == 0)) || fail "server exited with status $stop_status after SIGTERM during writes"
 status=0
 wait "$writers_pid" || status=$?
 ((status == 0)) || fail "a writer got an unexpected reply before the shutdown:
-$(cat "$work/writers.term.log")"
+$(cat "$writers_log")"
 exec {idle_fd}>&-
-log "  stopped at $(acked) acknowledged writes; restarting on the same folder"
+log "  stopped at $(acked "$acks") acknowledged writes; restarting on the same folder"
 start_server main "${aof_flags[@]}"
-python3 "$writers" verify "${server_port[main]}" "$acks" 2>"$work/verify.term.log" ||
-  fail "acknowledged writes missing after SIGTERM and restart (AOF in $aof_dir):
-$(cat "$work/verify.term.log")"
-log "  $(tail -n 1 "$work/verify.term.log")"
+verify_acked main "$acks" "after SIGTERM and restart (AOF in $aof_dir)"
 
 log "SIGINT: exit 0, writes kept"
 expect main 'OK' set before-sigint yes
@@ -76,8 +63,7 @@ wait_exit main
 start_server main "${aof_flags[@]}"
 expect main '"yes"' get before-shutdown-command
 expect main '"yes"' get before-sigint
-python3 "$writers" verify "${server_port[main]}" "$acks" 2>"$work/verify.final.log" ||
-  fail "acknowledged writes missing after three restarts: $(cat "$work/verify.final.log")"
+verify_acked main "$acks" "after three restarts"
 stop_server main TERM
 ((stop_status == 0)) || fail "server exited with status $stop_status after SIGTERM"
 
