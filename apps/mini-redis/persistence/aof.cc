@@ -349,6 +349,13 @@ void Aof::gather_tail(std::string& out) {
   }
 }
 
+void Aof::requeue_in_front(std::string records) {
+  // A cut writes the ordered buffer first, then the shards': in front of pending_ is in front
+  // of everything appended since.
+  records.append(pending_);
+  pending_.swap(records);
+}
+
 void Aof::reset_rewrite_cut() {
   rewrite_active_ = false;
   tail_.clear();
@@ -438,11 +445,8 @@ void Aof::start_write_retry(absl::Status s, std::vector<std::string>& pieces) {
     piece.clear();
   }
   Db::AllShardsLock shards(db_);
+  requeue_in_front(std::move(failed));
   std::lock_guard lock(mu_);
-  // The failed records came before everything appended since the cut: the ordered buffer
-  // first, then the shards' (which stay where they are).
-  failed.append(pending_);
-  pending_.swap(failed);
   write_status_ = std::move(s);
   // ORDERING: release; pairs with accepting_writes()' acquire load.
   write_error_.store(true, std::memory_order_release);
@@ -491,25 +495,12 @@ keel::Task<void> Aof::run_writer() {
       fd = fd_;
     }
     if (ready) {
-      std::uint64_t rewrites_before;
-      {
-        std::lock_guard lock(mu_);
-        rewrites_before = rewrites_;
-      }
       keel::Task<absl::Status> finish = finish_rewrite(std::move(ready));
       absl::Status switched = co_await std::move(finish);
       if (!switched.ok()) {
         fail(std::move(switched));
         break;
       }
-      // The new file holds every record the failed batch had (in a shard's dump or the
-      // tail), written and fsynced: the disk takes writes again.
-      bool switched_file;
-      {
-        std::lock_guard lock(mu_);
-        switched_file = rewrites_ != rewrites_before;
-      }
-      if (retrying_ && switched_file) end_write_retry();
       continue;
     }
     std::size_t bytes = 0;
@@ -855,8 +846,7 @@ keel::Task<absl::Status> Aof::finish_rewrite(std::shared_ptr<RewriteReady> ready
     // ordered buffer goes first in a cut, then the shards').
     {
       Db::AllShardsLock shards(db_);
-      old_pending.append(pending_);
-      pending_.swap(old_pending);
+      requeue_in_front(std::move(old_pending));
     }
     keel::Task<void> abandon = abandon_rewrite(std::move(s));
     co_await std::move(abandon);
@@ -889,6 +879,9 @@ keel::Task<absl::Status> Aof::finish_rewrite(std::shared_ptr<RewriteReady> ready
     durable_seq_.store(switch_seq, std::memory_order_release);
   }
   progress_.notify_waiters();
+  // The new file holds every record a failed batch had (in a shard's dump or the tail),
+  // written and fsynced: the disk takes writes again.
+  if (retrying_) end_write_retry();
   co_return absl::OkStatus();
 }
 

@@ -238,6 +238,9 @@ class Aof final : public WriteLog, public std::enable_shared_from_this<Aof> {
   // Need every shard lock.
   void gather_pending(std::string& out);
   void gather_tail(std::string& out);
+  // Puts records taken by a cut that did not reach the file (a failed write, an abandoned
+  // rewrite switch) back in front of every newer record. Needs every shard lock.
+  void requeue_in_front(std::string records);
   // Ends the rewrite state: no shard copies records to a tail any more. Needs every shard lock.
   void reset_rewrite_cut();
 
