@@ -38,18 +38,14 @@ std::size_t decimal_digits(std::size_t n) {
   return digits;
 }
 
-// Writes `prefix`, the `digits` decimal digits of n and "\r\n" at p; returns the end.
-char* put_header(char* p, char prefix, std::size_t n, std::size_t digits) {
-  *p = prefix;
-  char* end = p + 1 + digits;
-  char* q = end;
-  do {
-    *--q = static_cast<char>('0' + n % 10);
-    n /= 10;
-  } while (n != 0);
-  end[0] = '\r';
-  end[1] = '\n';
-  return end + 2;
+// Writes `prefix`, n and "\r\n" at p, which has room for them before `end`; returns the next
+// byte.
+char* put_header(char* p, char* end, char prefix, std::size_t n) {
+  *p++ = prefix;
+  p = std::to_chars(p, end, n).ptr;
+  p[0] = '\r';
+  p[1] = '\n';
+  return p + 2;
 }
 
 }  // namespace
@@ -62,9 +58,10 @@ void Reply::command(std::span<const std::string_view> args) {
   std::size_t at = out.size();
   out.resize(at + size);
   char* p = out.data() + at;
-  p = put_header(p, '*', args.size(), decimal_digits(args.size()));
+  char* const end = out.data() + out.size();
+  p = put_header(p, end, '*', args.size());
   for (std::string_view a : args) {
-    p = put_header(p, '$', a.size(), decimal_digits(a.size()));
+    p = put_header(p, end, '$', a.size());
     std::memcpy(p, a.data(), a.size());
     p += a.size();
     p[0] = '\r';
