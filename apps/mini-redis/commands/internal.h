@@ -43,7 +43,6 @@ inline void log_write(ExecContext& ctx, int shard, std::span<const std::string_v
     ctx.last_write_seq = std::max(ctx.last_write_seq, ctx.log->append(shard, args));
 }
 
-
 // One key: its hash, its shard, and that shard's lock (held for the object's lifetime).
 struct KeyLock {
   KeyLock(Db& db, std::string_view k)

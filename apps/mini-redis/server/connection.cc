@@ -45,7 +45,6 @@ Task<std::optional<keel::Bytes>> next_message(Mailbox& mailbox) {
 
 Task<void> until_cancelled(keel::sync::CancellationToken token) { co_await token.cancelled(); }
 
-
 // Moves every message waiting in the mailbox onto `out`; returns their bytes.
 std::size_t drain_mailbox(Mailbox& mailbox, std::string& out) {
   std::size_t bytes = 0;
