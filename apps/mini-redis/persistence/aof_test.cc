@@ -448,6 +448,21 @@ KEEL_TEST(Aof, WriteErrorFailsWaitersAndStopsTheWriter) {
   EXPECT_TRUE(absl::IsResourceExhausted(s)) << s;
 }
 
+// Steps the paused clock by a tenth of kWriteRetryInterval until pred() holds: the writer
+// coalesces, waits and retries on that clock, and a test that yields keeps the runtime from
+// going idle (which would advance it). Each write runs on a blocking thread in real time, so
+// the bound is real time, as in eventually(): only a broken writer reaches it. `pred` may
+// refer to the caller's frame: await the result at once.
+template <class Pred>
+keel::Task<bool> advance_until(Pred pred) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > give_up) co_return false;
+    co_await keel::time::advance(kWriteRetryInterval / 10);
+  }
+  co_return true;
+}
+
 // everysec: a failed write refuses writes but drops nothing; the file is cut back to before
 // the batch (here the hook leaves a torn record in it, as a write cut short by a full disk
 // does), the batch is tried again every kWriteRetryInterval behind nothing newer, and the
@@ -471,21 +486,15 @@ KEEL_TEST(Aof, EverySecWriteErrorIsRetriedAfterCuttingTheFileBack) {
   EXPECT_TRUE(a->accepting_writes());
   std::uint64_t seq = 0;
   run(db, a.get(), {"SET", "k", "v"}, &seq);
-  KEEL_ASSERT_TRUE(co_await keel::testing::eventually([&] { return !a->accepting_writes(); }));
+  KEEL_ASSERT_TRUE(co_await advance_until([&] { return !a->accepting_writes(); }));
   EXPECT_TRUE(absl::IsResourceExhausted(a->write_status())) << a->write_status();
   EXPECT_FALSE(a->stats().last_write_ok);
   EXPECT_EQ(read_file(path), "");  // the torn record is gone
   // A record that arrives meanwhile (the server refuses write commands, but an expired key is
   // still logged as DEL) goes behind the failed ones.
   run(db, a.get(), {"SET", "k2", "v2"}, &seq);
-  // The paused clock moves only when the test moves it: step it until a retry succeeds (the
-  // first retry fails too). Each write runs on a blocking thread in real time, so the bound
-  // is real time, as in eventually(): only a broken writer reaches it.
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!a->accepting_writes() && std::chrono::steady_clock::now() < give_up) {
-    co_await keel::time::advance(kWriteRetryInterval / 10);
-  }
-  EXPECT_TRUE(a->accepting_writes());
+  // Until a retry succeeds (the first retry fails too).
+  KEEL_ASSERT_TRUE(co_await advance_until([&] { return a->accepting_writes(); }));
   EXPECT_EQ(failures->load(), 0);
   KEEL_ASSERT_OK(co_await a->wait_durable(seq));
   EXPECT_EQ(read_file(path), resp({"SET", "k", "v"}) + resp({"SET", "k2", "v2"}));
