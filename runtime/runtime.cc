@@ -99,6 +99,10 @@ Builder& Builder::enable_all() {
   config_.enable_time = true;
   return *this;
 }
+Builder& Builder::busy_poll(Duration d) {
+  config_.busy_poll = d;
+  return *this;
+}
 Builder& Builder::start_paused(bool paused) {
   config_.start_paused = paused;
   return *this;
@@ -135,8 +139,12 @@ absl::StatusOr<Runtime> Builder::build() {
     return absl::InvalidArgumentError(
         "Runtime::Builder: start_paused needs timers: call enable_time() or enable_all()");
   }
+  if (config_.busy_poll < Duration::zero() || config_.busy_poll > std::chrono::seconds(1)) {
+    return absl::InvalidArgumentError(
+        "Runtime::Builder: busy_poll must be between zero and one second");
+  }
   absl::StatusOr<std::unique_ptr<detail::Driver>> driver = detail::Driver::create(
-      {config_.enable_io, config_.enable_time, config_.start_paused});
+      {config_.enable_io, config_.enable_time, config_.start_paused, config_.busy_poll});
   if (!driver.ok()) {
     return absl::Status(driver.status().code(),
                         absl::StrCat("Runtime::Builder::build: ", driver.status().message()));

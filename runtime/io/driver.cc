@@ -104,8 +104,29 @@ std::size_t Driver::park(std::optional<Duration> timeout, bool idle) {
   return woken;
 }
 
+int Driver::wait(std::optional<Duration> timeout) {
+  int ms = timeout_ms(timeout);
+  if (ms != 0 && options_.busy_poll > Duration::zero()) {
+    // The spin is bounded by the steady clock, not the runtime's (which may be paused), and
+    // by the caller's timeout, so a due timer is not delayed by it. An unpark() ends it
+    // early: its eventfd write is an event like any other.
+    Duration budget = options_.busy_poll;
+    if (timeout && *timeout < budget) budget = *timeout;
+    const auto give_up = std::chrono::steady_clock::now() + budget;
+    do {
+      int n = epoll_wait(epoll_fd_, events_.data(), kMaxEvents, 0);
+      if (n != 0) return n;
+    } while (std::chrono::steady_clock::now() < give_up);
+    if (timeout) {
+      ms = timeout_ms(*timeout - budget);
+      if (ms == 0) return 0;
+    }
+  }
+  return epoll_wait(epoll_fd_, events_.data(), kMaxEvents, ms);
+}
+
 std::size_t Driver::wait_and_dispatch(std::optional<Duration> timeout) {
-  int n = epoll_wait(epoll_fd_, events_.data(), kMaxEvents, timeout_ms(timeout));
+  int n = wait(timeout);
   if (n < 0 && errno != EINTR) {
     // epoll_wait on our own valid fd only fails on EINTR; anything else is a bug.
     std::fprintf(stderr, "keel: epoll_wait: %s\n", std::strerror(errno));

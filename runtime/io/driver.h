@@ -6,6 +6,10 @@
 // timers wake their sleepers. Only one thread turns the driver at a time (`try_lock()`), and
 // the driver is never held while tasks run: waking only queues tasks.
 //
+// With `busy_poll` set, a park that would block first polls epoll without blocking for up
+// to that long: a server whose next request arrives within microseconds keeps its thread
+// running, so the peer's send() does not pay for waking it (see Builder::busy_poll).
+//
 // A paused clock auto-advances to the next timer when the caller says the runtime is idle and
 // no fd event is pending.
 //
@@ -35,6 +39,8 @@ struct DriverOptions {
   bool enable_io = true;
   bool enable_time = true;
   bool start_paused = false;
+  // How long park() keeps polling epoll without blocking before it sleeps (zero: never).
+  Duration busy_poll = Duration::zero();
 };
 
 class Driver {
@@ -81,8 +87,12 @@ class Driver {
  private:
   Driver(DriverOptions options, int epoll_fd, int event_fd);
   void release_pending();
-  // One epoll_wait and the dispatch of what it returned; returns the fd events delivered.
+  // One epoll_wait (after the busy poll, when the wait may block) and the dispatch of what it
+  // returned; returns the fd events delivered.
   std::size_t wait_and_dispatch(std::optional<Duration> timeout);
+  // epoll_wait; with a busy poll configured and a wait that may block, polls without blocking
+  // first. Returns epoll_wait's result.
+  int wait(std::optional<Duration> timeout);
 
   const DriverOptions options_;
   const int epoll_fd_;

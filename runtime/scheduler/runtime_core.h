@@ -44,6 +44,8 @@ struct RuntimeConfig {
   bool enable_io = false;
   bool enable_time = false;
   bool start_paused = false;
+  // Spin before a driver park sleeps (Builder::busy_poll); zero: sleep at once, as Tokio.
+  Duration busy_poll = Duration::zero();
   std::function<void()> on_thread_start;
   std::function<void()> on_thread_stop;
   // A poll longer than this is reported; zero turns detection off. 10 ms: far above any

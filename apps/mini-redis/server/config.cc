@@ -15,7 +15,7 @@ const char kServerUsage[] =
     "                         [--maxclients N] [--timeout SECONDS] [--requirepass PASS]\n"
     "                         [--appendonly yes|no] [--appendfsync always|everysec|no]\n"
     "                         [--dir PATH] [--shutdown-timeout SECONDS]\n"
-    "                         [--pubsub-output-limit BYTES]\n"
+    "                         [--pubsub-output-limit BYTES] [--busy-poll MICROSECONDS]\n"
     "\n"
     "  --port N                  TCP port (default 6379; 0 = no TCP listener)\n"
     "  --bind ADDR               address to listen on (default 127.0.0.1)\n"
@@ -31,6 +31,8 @@ const char kServerUsage[] =
     "                            finish before they are closed (default 10)\n"
     "  --pubsub-output-limit BYTES  disconnect a subscriber this far behind (default 32mb;\n"
     "                            suffixes k, kb, m, mb, g, gb)\n"
+    "  --busy-poll MICROSECONDS  how long an idle worker keeps polling for I/O before it\n"
+    "                            sleeps (default 50; 0 = sleep at once)\n"
     "  --save ARG                accepted for compatibility and ignored (no RDB snapshots)\n"
     "  --help                    print this help\n";
 
@@ -74,13 +76,15 @@ constexpr std::string_view kValueFlags[] = {
     "--port",        "--bind",       "--unixsocket",       "--threads",
     "--maxclients",  "--timeout",    "--requirepass",      "--appendonly",
     "--appendfsync", "--dir",        "--shutdown-timeout", "--pubsub-output-limit",
-    "--save",
+    "--save",        "--busy-poll",
 };
 
 // A day: longer idle or shutdown timeouts are surely typos.
 constexpr std::uint64_t kMaxSeconds = 365ULL * 24 * 3600;
 // Far more workers than any machine this runs on has cores.
 constexpr std::uint64_t kMaxThreads = 1024;
+// A millisecond of spinning is already far past any client's think time.
+constexpr std::uint64_t kMaxBusyPollMicros = 1000;
 // Redis's own ceiling on maxclients is the descriptor limit; this only rejects nonsense.
 constexpr std::uint64_t kMaxClientsCeiling = 10'000'000;
 
@@ -134,6 +138,10 @@ absl::Status apply(ServerConfig& c, std::string_view flag, std::string_view v) {
     absl::StatusOr<std::uint64_t> n = parse_memory(v);
     if (!n.ok() || *n == 0) return bad_value(flag, v, "expected a size such as 32mb");
     c.pubsub_output_limit = *n;
+  } else if (flag == "--busy-poll") {
+    absl::StatusOr<std::uint64_t> n = parse_number(flag, v, 0, kMaxBusyPollMicros);
+    if (!n.ok()) return n.status();
+    c.busy_poll = std::chrono::microseconds(*n);
   }
   // --save: accepted and ignored.
   return absl::OkStatus();

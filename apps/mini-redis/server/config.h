@@ -36,6 +36,8 @@ inline constexpr std::uint64_t kDefaultPubsubOutputLimit = 32ULL * 1024 * 1024;
 // Not accepted from the command line.
 inline constexpr int kEphemeralPort = -1;
 
+inline constexpr std::chrono::microseconds kDefaultBusyPoll{50};
+
 enum class FsyncPolicy { kAlways, kEverySec, kNo };
 
 std::string_view fsync_policy_name(FsyncPolicy p);  // "always", "everysec", "no"
@@ -53,6 +55,10 @@ struct ServerConfig {
   std::string dir = ".";
   std::chrono::seconds shutdown_timeout = kDefaultShutdownTimeout;
   std::uint64_t pubsub_output_limit = kDefaultPubsubOutputLimit;
+  // Runtime::Builder::busy_poll. Clients of a Redis server send their next command within
+  // microseconds of a reply; a worker still polling then spares the client's send() a
+  // wake-up. On loopback with redis-benchmark -P 1 that is ~10% more requests per second.
+  std::chrono::microseconds busy_poll = kDefaultBusyPoll;
   bool help = false;                            // --help was given: print kServerUsage, exit 0
 };
 

@@ -28,6 +28,7 @@ TEST(Config, Defaults) {
   EXPECT_EQ(c->dir, ".");
   EXPECT_EQ(c->shutdown_timeout.count(), 10);
   EXPECT_EQ(c->pubsub_output_limit, 32u * 1024 * 1024);
+  EXPECT_EQ(c->busy_poll.count(), 50);
   EXPECT_FALSE(c->help);
 }
 
@@ -36,7 +37,8 @@ TEST(Config, BothSpellings) {
       parse({"--port", "6380", "--bind=0.0.0.0", "--threads=3", "--maxclients", "5",
              "--timeout=2", "--requirepass", "s3cret", "--appendonly", "YES",
              "--appendfsync=always", "--dir", "/tmp/x", "--shutdown-timeout=1",
-             "--pubsub-output-limit", "1kb", "--unixsocket=/tmp/r.sock", "--save", ""});
+             "--pubsub-output-limit", "1kb", "--unixsocket=/tmp/r.sock", "--save", "",
+             "--busy-poll=0"});
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->port, 6380);
   EXPECT_EQ(c->bind, "0.0.0.0");
@@ -50,6 +52,7 @@ TEST(Config, BothSpellings) {
   EXPECT_EQ(c->shutdown_timeout.count(), 1);
   EXPECT_EQ(c->pubsub_output_limit, 1024u);
   EXPECT_EQ(c->unixsocket, "/tmp/r.sock");
+  EXPECT_EQ(c->busy_poll.count(), 0);
 }
 
 TEST(Config, Help) {
@@ -73,6 +76,7 @@ TEST(Config, Errors) {
       {{"--threads", "0"}, "--threads 0: expected a number from 1"},
       {{"--maxclients", "-1"}, "--maxclients -1"},
       {{"--timeout", "1.5"}, "--timeout 1.5"},
+      {{"--busy-poll", "5000"}, "--busy-poll 5000: expected a number from 0 to 1000"},
       {{"--pubsub-output-limit", "lots"}, "expected a size"},
       {{"--port", "0"}, "nothing to listen on"},
   };

@@ -78,7 +78,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   absl::StatusOr<keel::Runtime> rt =
-      keel::Runtime::new_multi_thread().worker_threads(config->threads).enable_all().build();
+      keel::Runtime::new_multi_thread()
+          .worker_threads(config->threads)
+          .busy_poll(config->busy_poll)
+          .enable_all()
+          .build();
   if (!rt.ok()) {
     std::fprintf(stderr, "mini-redis: cannot start the runtime: %s\n",
                  std::string(rt.status().message()).c_str());
