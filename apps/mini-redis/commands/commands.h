@@ -95,6 +95,9 @@ inline void reply_arity(resp::Reply& reply, std::string_view name) {
 
 // The data command named `name`, in any case, or nullptr.
 const CommandSpec* find_command(std::string_view name);
+// The same for a name already in lower case (lower_command_name), for a caller that also
+// looks it up elsewhere.
+const CommandSpec* find_lower_command(std::string_view lower);
 
 // Every data command, for COMMAND / COMMAND COUNT.
 std::span<const CommandSpec> all_commands();

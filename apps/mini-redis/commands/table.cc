@@ -56,7 +56,7 @@ constexpr std::array kCommands = {
     CommandSpec{"hexists", 3, kR | kF, 1, 1, 1, cmd_hexists},
 };
 
-// Longer than every command name: such a name is unknown without a lookup.
+// Every data command by its lower-case name.
 const absl::flat_hash_map<absl::string_view, const CommandSpec*>& command_map() {
   static const auto* map = [] {
     auto* m = new absl::flat_hash_map<absl::string_view, const CommandSpec*>();
@@ -72,8 +72,11 @@ const absl::flat_hash_map<absl::string_view, const CommandSpec*>& command_map() 
 
 const CommandSpec* find_command(std::string_view name) {
   char buf[kMaxCommandName];
-  std::string_view lower = lower_command_name(name, buf);
-  if (lower.empty()) return nullptr;
+  return find_lower_command(lower_command_name(name, buf));
+}
+
+const CommandSpec* find_lower_command(std::string_view lower) {
+  if (lower.empty()) return nullptr;  // also a name longer than any command's
   const auto& map = command_map();
   auto it = map.find(absl::string_view(lower.data(), lower.size()));
   return it == map.end() ? nullptr : it->second;

@@ -224,12 +224,12 @@ const ServerCommand* find_server_command(std::string_view lower);
 
 // Appends COMMAND INFO's entry for `name`, or a null for an unknown one.
 void command_info_for(resp::Reply& reply, std::string_view name) {
-  if (const CommandSpec* c = find_command(name); c != nullptr) {
+  char buf[kMaxCommandName];
+  const std::string_view lower = lower_command_name(name, buf);
+  if (const CommandSpec* c = find_lower_command(lower); c != nullptr) {
     return command_info(reply, c->name, c->arity, c->flags, c->first_key, c->last_key, c->key_step);
   }
-  char buf[kMaxCommandName];
-  if (const ServerCommand* sc = find_server_command(lower_command_name(name, buf));
-      sc != nullptr) {
+  if (const ServerCommand* sc = find_server_command(lower); sc != nullptr) {
     return command_info(reply, sc->name, sc->arity, 0, 0, 0, 0);
   }
   reply.null_array();
@@ -493,8 +493,11 @@ std::string aof_write_error(const absl::Status& why) {
 
 void dispatch(Session& s, Args args, resp::Reply& reply) {
   ++s.commands;
+  // Lower-cased once for both tables.
+  char buf[kMaxCommandName];
+  const std::string_view lower = lower_command_name(args[0], buf);
   // The hot path: a data command on an authenticated, unsubscribed connection.
-  if (const CommandSpec* cmd = find_command(args[0]); cmd != nullptr) {
+  if (const CommandSpec* cmd = find_lower_command(lower); cmd != nullptr) {
     if (!s.authenticated) [[unlikely]] {
       return reply.error(kNoAuth);
     }
@@ -509,8 +512,7 @@ void dispatch(Session& s, Args args, resp::Reply& reply) {
     }
     return execute(*cmd, s.ctx, args, reply);
   }
-  char buf[kMaxCommandName];
-  const ServerCommand* sc = find_server_command(lower_command_name(args[0], buf));
+  const ServerCommand* sc = find_server_command(lower);
   if (sc == nullptr) return unknown_command(args, reply);
   if (!arity_ok(sc->arity, args.size())) return reply_arity(reply, sc->name);
   if (!s.authenticated && !sc->noauth_ok) return reply.error(kNoAuth);

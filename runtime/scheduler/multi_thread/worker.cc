@@ -248,7 +248,7 @@ void MultiThreadScheduler::maintenance(Worker& w) {
   driver_->park(Duration::zero(), false);
   w.in_driver = false;
   driver_->unlock();
-  if (w.queue.len() >= kWakeBatch) notify_parked();
+  notify_parked_if_batch(w);
 }
 
 bool MultiThreadScheduler::any_work_queued() const {
@@ -285,7 +285,7 @@ void MultiThreadScheduler::park(Worker& w) {
     if (local_work) {
       // Woken by the driver with tasks in our own queue.
       if (!idle_.unpark_worker_by_id(w.index)) w.is_searching = true;  // also notified
-      if (w.queue.len() >= kWakeBatch) notify_parked();
+      notify_parked_if_batch(w);
       return;
     }
     if (!idle_.is_parked(w.index)) {

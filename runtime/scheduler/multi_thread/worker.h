@@ -94,6 +94,11 @@ class MultiThreadScheduler final : public RuntimeCore {
   void maintenance(Worker& w);
   void push_local(Worker& w, TaskHeader* task);
   void notify_parked();
+  // After a driver turn or a maintenance pass: wakes a sleeper if `w`'s ring holds kWakeBatch
+  // tasks or more.
+  void notify_parked_if_batch(const Worker& w) {
+    if (w.queue.len() >= kWakeBatch) notify_parked();
+  }
   bool any_work_queued() const;
   Worker* current_worker() const;
 
