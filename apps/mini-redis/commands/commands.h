@@ -32,6 +32,13 @@ struct ExecContext {
   Db& db;
   WriteLog* log = nullptr;          // null: writes are not logged (AOF replay, appendonly no)
   std::uint64_t last_write_seq = 0;  // the highest sequence number `log` returned so far
+  // The request being executed, when the caller has its RESP bytes (the server does while it
+  // executes a RESP array; empty otherwise): `request_args` are the arguments it passes to
+  // execute(), `request_resp` the bytes they were parsed from. A command that logs exactly
+  // `request_args` hands the log these bytes to copy (db/write_log.h). Both must be cleared
+  // before the bytes go away.
+  std::span<const std::string_view> request_args = {};
+  std::string_view request_resp = {};
 };
 
 enum CommandFlags : std::uint32_t {

@@ -38,9 +38,14 @@ inline std::string_view format_i64(char* buf, std::int64_t n) {
   return {buf, static_cast<std::size_t>(r.ptr - buf)};
 }
 
+// Logs one record. When it is the request itself (the command passes its own `args`), the log
+// gets the request's RESP bytes too (ExecContext::request_resp).
 inline void log_write(ExecContext& ctx, int shard, std::span<const std::string_view> args) {
-  if (ctx.log != nullptr)
-    ctx.last_write_seq = std::max(ctx.last_write_seq, ctx.log->append(shard, args));
+  if (ctx.log == nullptr) return;
+  const bool verbatim =
+      args.data() == ctx.request_args.data() && args.size() == ctx.request_args.size();
+  std::string_view encoded = verbatim ? ctx.request_resp : std::string_view();
+  ctx.last_write_seq = std::max(ctx.last_write_seq, ctx.log->append(shard, args, encoded));
 }
 
 // One key: its hash, its shard, and that shard's lock (held for the object's lifetime).

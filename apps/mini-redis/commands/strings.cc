@@ -115,7 +115,9 @@ void cmd_set(ExecContext& ctx, std::span<const std::string_view> args, resp::Rep
   }
   if ((flags & kKeepTtl) && e != nullptr) expire_at = (*e)->expire_at();
   store_string(k.shard, e, k.key, k.hash, args[2], expire_at);
-  if (ctx.log != nullptr) {
+  if (args.size() == 3) {
+    log_write(ctx, k.shard_int(), args);  // "SET k v", no options: the request is the record
+  } else if (ctx.log != nullptr) {
     char buf[24];
     std::string_view rec[5] = {"SET", args[1], args[2]};
     std::size_t n = 3;

@@ -83,6 +83,31 @@ TEST(Strings, SetExpireErrors) {
             err("ERR value is not an integer or out of range"));
 }
 
+// A record that is the request itself goes to the log with the request's bytes (the AOF copies
+// them); one the command rewrote does not. RecordingLog checks the bytes encode the record.
+TEST(Strings, RecordsThatAreTheRequestComeWithItsBytes) {
+  Harness h;
+  auto verbatim = [&h] { return h.log.records().back().verbatim; };
+  EXPECT_EQ(h.run({"set", "k", "v"}), kOk);
+  EXPECT_EQ(h.log.last(), "set k v");  // the client's case, as Redis's AOF keeps it
+  EXPECT_TRUE(verbatim());
+  EXPECT_EQ(h.run({"RPUSH", "l", "a", "b"}), integer(2));
+  EXPECT_EQ(h.log.last(), "RPUSH l a b");
+  EXPECT_TRUE(verbatim());
+  EXPECT_EQ(h.run({"SET", "n", "v", "NX"}), kOk);  // the option is not part of the record
+  EXPECT_EQ(h.log.last(), "SET n v");
+  EXPECT_FALSE(verbatim());
+  EXPECT_EQ(h.run({"SET", "e", "v", "EX", "10"}), kOk);
+  EXPECT_EQ(h.log.last(), "SET e v PXAT " + std::to_string(Harness::kStart + 10000));
+  EXPECT_FALSE(verbatim());
+  EXPECT_EQ(h.run({"GETDEL", "k"}), bulk("v"));
+  EXPECT_EQ(h.log.last(), "DEL k");
+  EXPECT_FALSE(verbatim());
+  EXPECT_EQ(h.run({"MSET", "a", "1"}), kOk);
+  EXPECT_EQ(h.log.last(), "MSET a 1");
+  EXPECT_FALSE(verbatim());
+}
+
 TEST(Strings, SetExpiryIsLoggedAbsolute) {
   Harness h;
   const std::string at = std::to_string(Harness::kStart + 100);

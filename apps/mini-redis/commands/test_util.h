@@ -4,14 +4,22 @@
 //   Harness h;
 //   EXPECT_EQ(h.run({"SET", "k", "v"}), "+OK\r\n");
 //   EXPECT_EQ(h.log.last(), "SET k v");
+//   EXPECT_TRUE(h.log.records().back().verbatim);   // logged from the request's own bytes
+//
+// run() executes as the server does, with the request's RESP bytes in the ExecContext; the
+// RecordingLog checks that bytes a command hands it parse back to exactly its arguments (and
+// aborts, naming the record, if not).
 //
 // Thread-safety: run() may be called from several threads (the Db and the log are safe);
 // the clock should only be moved while no command runs.
 #ifndef KEEL_APPS_MINI_REDIS_COMMANDS_TEST_UTIL_H_
 #define KEEL_APPS_MINI_REDIS_COMMANDS_TEST_UTIL_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <initializer_list>
 #include <mutex>
 #include <string>
@@ -19,6 +27,7 @@
 #include <vector>
 
 #include "apps/mini-redis/commands/commands.h"
+#include "apps/mini-redis/protocol/request.h"
 
 namespace mini_redis::testing {
 
@@ -27,6 +36,7 @@ class RecordingLog : public WriteLog {
   struct Record {
     int shard;
     std::vector<std::string> args;
+    bool verbatim = false;  // came with its RESP bytes (the request itself)
     std::string text() const {
       std::string s;
       for (const std::string& a : args) {
@@ -37,9 +47,21 @@ class RecordingLog : public WriteLog {
     }
   };
 
-  std::uint64_t append(int shard, std::span<const std::string_view> args) override {
+  std::uint64_t append(int shard, std::span<const std::string_view> args,
+                       std::string_view encoded) override {
+    Record rec{shard, std::vector<std::string>(args.begin(), args.end()), !encoded.empty()};
+    if (!encoded.empty()) {
+      resp::Request parsed;
+      resp::ParseResult r = resp::parse_request(encoded, parsed);
+      if (r.kind != resp::ParseResult::kComplete || r.consumed != encoded.size() ||
+          !std::equal(parsed.args.begin(), parsed.args.end(), args.begin(), args.end())) {
+        std::fprintf(stderr, "RecordingLog: the bytes given with record '%s' encode other args\n",
+                     rec.text().c_str());
+        std::abort();
+      }
+    }
     std::lock_guard lock(mutex_);
-    records_.push_back(Record{shard, std::vector<std::string>(args.begin(), args.end())});
+    records_.push_back(std::move(rec));
     return records_.size();
   }
   std::vector<Record> records() const {
@@ -69,12 +91,17 @@ class RecordingLog : public WriteLog {
   std::vector<Record> records_;
 };
 
-// Executes args on db as the server does; unknown commands give "-ERR unknown command".
+// Executes args on db as the server does (with the request's RESP bytes at hand); unknown
+// commands give "-ERR unknown command".
 inline std::string run_command(Db& db, WriteLog* log, std::span<const std::string_view> args,
                                std::uint64_t* seq = nullptr) {
+  std::string request;
+  resp::Reply(request).command(args);
   std::string out;
   resp::Reply reply(out);
   ExecContext ctx{db, log};
+  ctx.request_args = args;
+  ctx.request_resp = request;
   const CommandSpec* cmd = find_command(args[0]);
   if (cmd == nullptr) {
     reply.error("ERR unknown command");

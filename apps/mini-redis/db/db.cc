@@ -41,7 +41,7 @@ Entry** Db::Shard::find_read(std::string_view key, std::uint64_t hash, WriteLog*
 void Db::Shard::expire_entry(Entry* e, std::uint64_t hash, WriteLog* log, std::uint64_t& seq) {
   if (log != nullptr) {
     const std::string_view args[2] = {"DEL", e->key()};
-    seq = std::max(seq, log->append(index_, args));
+    seq = std::max(seq, log->append(index_, args, {}));
   }
   // ORDERING: relaxed, written only under the shard lock; a statistic (see find_read).
   expired_.store(expired_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);

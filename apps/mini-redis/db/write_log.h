@@ -13,6 +13,11 @@
 // <unix ms>", "EXPIRE k 10" as "PEXPIREAT k <unix ms>"), and a key that expires (lazily on access
 // or by the active expiry cycle) is logged as "DEL k".
 //
+// A record that is the client's request unchanged ("RPUSH l a b", "SET k v" without options)
+// comes with the request's own RESP bytes (`encoded`), which the log copies instead of encoding
+// the arguments again: the append-only file then holds what the client sent, as Redis's does
+// (the command name keeps the client's case).
+//
 // Thread-safety: append() is called concurrently from every worker thread, under shard locks:
 // it must be short and must never wait on anything that could need a shard lock.
 #ifndef KEEL_APPS_MINI_REDIS_DB_WRITE_LOG_H_
@@ -30,9 +35,11 @@ class WriteLog {
 
   virtual ~WriteLog() = default;
 
-  // Records one command (args[0] is its name). Returns the record's sequence number: numbers
-  // increase with each record, starting at 1.
-  virtual std::uint64_t append(int shard, std::span<const std::string_view> args) = 0;
+  // Records one command (args[0] is its name). `encoded` is empty, or exactly `args` as a RESP
+  // array of bulk strings (as resp::parse_request parses it back to `args`). Returns the
+  // record's sequence number: numbers increase with each record, starting at 1.
+  virtual std::uint64_t append(int shard, std::span<const std::string_view> args,
+                               std::string_view encoded) = 0;
 };
 
 }  // namespace mini_redis

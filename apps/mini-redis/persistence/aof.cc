@@ -147,6 +147,18 @@ struct BatchResult {
   bool cut_back = false;            // failed, and the file is back to its size before the batch
 };
 
+// Appends the record: the client's bytes when the command logs its request unchanged (a copy
+// instead of an encoding: with the AOF on, re-encoding every SET cost about 5% of a busy
+// server's CPU), else `args` encoded.
+void put_record(std::string& out, std::span<const std::string_view> args,
+                std::string_view encoded) {
+  if (!encoded.empty()) {
+    out.append(encoded);
+  } else {
+    resp::Reply(out).command(args);
+  }
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -294,7 +306,8 @@ keel::Task<absl::StatusOr<std::uint64_t>> Aof::replay() {
 // ---------------------------------------------------------------------------------------------
 // Appending
 
-std::uint64_t Aof::append(int shard, std::span<const std::string_view> args) {
+std::uint64_t Aof::append(int shard, std::span<const std::string_view> args,
+                          std::string_view encoded) {
   // ORDERING: relaxed; the shard lock the caller holds orders this with the writer's cut.
   const std::uint64_t seq = seq_.fetch_add(1, std::memory_order_relaxed) + 1;
   // ORDERING: acquire; pairs with the release store in close()/fail().
@@ -305,14 +318,14 @@ std::uint64_t Aof::append(int shard, std::span<const std::string_view> args) {
     ShardLog& log = shard_logs_[static_cast<std::size_t>(shard)];
     wake = log.pending.empty();
     std::size_t before = log.pending.size();
-    resp::Reply(log.pending).command(args);
+    put_record(log.pending, args, encoded);
     if (log.snapshotted) log.tail.append(log.pending, before, std::string::npos);
   } else {
     // The caller holds every shard lock. What the shards buffered came before this record.
     wake = true;
     gather_pending(pending_);
     std::size_t before = pending_.size();
-    resp::Reply(pending_).command(args);
+    put_record(pending_, args, encoded);
     if (rewrite_active_) {
       bool all_dumped = true;
       for (std::size_t i = 0; i < shards_; ++i) {

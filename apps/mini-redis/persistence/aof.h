@@ -20,8 +20,9 @@
 // `redis-check-aof` and Redis itself can read it.
 //
 // How it works:
-//   - append() runs under the lock of the shard it records (db/write_log.h), so it encodes the
-//     record into that shard's own buffer with no lock of its own: workers writing to
+//   - append() runs under the lock of the shard it records (db/write_log.h), so it puts the
+//     record (the client's own bytes when the record is its request, else encoded) into that
+//     shard's own buffer with no lock of its own: workers writing to
 //     different shards never meet. A kAllShards record (FLUSHALL) holds every shard lock: it
 //     moves every shard's buffer into one ordered buffer, then appends itself there. append()
 //     takes a sequence number (an atomic counter) and, when the buffer was empty, wakes the
@@ -154,9 +155,11 @@ class Aof final : public WriteLog, public std::enable_shared_from_this<Aof> {
   Aof& operator=(const Aof&) = delete;
   ~Aof() override;
 
-  // WriteLog: encodes RESP into the shard's pending buffer; never blocks on I/O. The caller
-  // holds the shard's lock (every shard's for kAllShards), as db/write_log.h requires.
-  std::uint64_t append(int shard, std::span<const std::string_view> args) override;
+  // WriteLog: puts the record into the shard's pending buffer (copies `encoded` when given,
+  // encodes `args` as RESP otherwise); never blocks on I/O. The caller holds the shard's lock
+  // (every shard's for kAllShards), as db/write_log.h requires.
+  std::uint64_t append(int shard, std::span<const std::string_view> args,
+                       std::string_view encoded) override;
 
   // Completes once every record up to `seq` is written and fsynced (kAlways; with kEverySec
   // and kNo: written to the kernel), or with the error that stopped the writer (or

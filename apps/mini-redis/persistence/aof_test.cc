@@ -154,15 +154,15 @@ KEEL_TEST(Aof, AppendWritesRedisFormatAndCloseFlushes) {
   // As db/write_log.h requires: the shard's lock held, every shard's for kAllShards.
   {
     std::lock_guard lock(db.shard(0).mutex());
-    EXPECT_EQ((*aof)->append(0, r1), 1u);
+    EXPECT_EQ((*aof)->append(0, r1, {}), 1u);
   }
   {
     std::lock_guard lock(db.shard(1).mutex());
-    EXPECT_EQ((*aof)->append(1, r2), 2u);
+    EXPECT_EQ((*aof)->append(1, r2, {}), 2u);
   }
   {
     Db::AllShardsLock all(db);
-    EXPECT_EQ((*aof)->append(WriteLog::kAllShards, r3), 3u);
+    EXPECT_EQ((*aof)->append(WriteLog::kAllShards, r3, {}), 3u);
   }
   std::uint64_t seq = 0;
   EXPECT_EQ(run(db, aof->get(), {"SET", "x", "y"}, &seq), "+OK\r\n");
@@ -185,13 +185,36 @@ KEEL_TEST(Aof, AppendWritesRedisFormatAndCloseFlushes) {
   std::uint64_t late;
   {
     std::lock_guard lock(db.shard(0).mutex());
-    late = (*aof)->append(0, r1);
+    late = (*aof)->append(0, r1, {});
   }
   absl::Status w = co_await (*aof)->wait_durable(late);
   EXPECT_TRUE(absl::IsFailedPrecondition(w)) << w;
   // close() again gives the same result.
   KEEL_ASSERT_OK(co_await (*aof)->close());
   EXPECT_EQ(read_file(dir + "/appendonly.aof"), got);
+}
+
+// A record given with its request's bytes is written as those bytes (the client's case too).
+KEEL_TEST(Aof, AppendCopiesTheRequestBytes) {
+  std::string dir = fresh_dir("verbatim");
+  Db db(fixed_clock());
+  absl::StatusOr<std::shared_ptr<Aof>> aof = co_await Aof::open(options(dir, AppendFsync::kNo), db);
+  KEEL_ASSERT_OK(aof);
+  std::vector<std::string_view> rec = {"set", "k", "v"};
+  const std::string request = resp({"set", "k", "v"});
+  {
+    std::lock_guard lock(db.shard(2).mutex());
+    EXPECT_EQ((*aof)->append(2, rec, request), 1u);
+  }
+  {
+    Db::AllShardsLock all(db);
+    EXPECT_EQ((*aof)->append(WriteLog::kAllShards, rec, request), 2u);
+  }
+  KEEL_ASSERT_OK(co_await (*aof)->close());
+  EXPECT_EQ(read_file(dir + "/appendonly.aof"), request + request);
+  absl::StatusOr<std::map<std::string, std::string>> again = co_await replay_snapshot(dir);
+  KEEL_ASSERT_OK(again);
+  EXPECT_EQ((*again)["k"], "string:v");
 }
 
 KEEL_TEST(Aof, ReplaysEveryRecordKind) {

@@ -133,6 +133,9 @@ Task<void> connection_loop(Stream& conn, Session& s) {
         s.close_after_reply = true;
         break;
       }
+      // A RESP array's own bytes go with it, for the AOF (commands/commands.h's ExecContext).
+      std::string_view request_resp =
+          buf[pos] == '*' ? buf.substr(pos, r.consumed) : std::string_view();
       pos += r.consumed;
       if (req.args.empty()) continue;
       if (s.in_pubsub()) {
@@ -141,7 +144,11 @@ Task<void> connection_loop(Stream& conn, Session& s) {
       }
       std::size_t mark = out.size();
       std::uint64_t seq = s.ctx.last_write_seq;
+      s.ctx.request_args = req.args;
+      s.ctx.request_resp = request_resp;
       dispatch(s, req.args, reply);
+      s.ctx.request_args = {};
+      s.ctx.request_resp = {};
       if (write_mark != std::string::npos) {
         ++replies_since_mark;
       } else if (s.ctx.last_write_seq != seq) {
