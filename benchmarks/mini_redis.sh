@@ -52,7 +52,9 @@
 # (medians of the rounds), the ratios mini/redis (throughput: above 1 is better; p50: below 1
 # is better) and mini-aof/mini, and the plan's targets (throughput >= 1.0x redis, p50 no worse,
 # RSS per key <= redis, AOF everysec >= 0.9x in-memory), then the same table in markdown (also
-# written to DIR/table.md). Progress goes to stderr.
+# written to DIR/table.md). A throughput ratio is of the medians, followed by the lowest and
+# highest ratio within one round, "1.59 (1.34-2.43)": on a shared machine the spread says how
+# far one run's medians can be trusted. Progress goes to stderr.
 set -euo pipefail
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -464,19 +466,26 @@ for shape in shapes:
     for test in ("SET", "GET"):
         ROWS.append((shape, test, f"{test} -P {p} ({tool})"))
 
-runs = {}  # (server, shape, test) -> [(rate, p50)]
+runs = {}  # (server, shape, test) -> {round: (rate, p50)}
 troubled = []
 with open(path) as f:
     for line in f:
         server, round_, shape, test, rate, p50, n, errors = line.rstrip("\n").split("\t")
-        runs.setdefault((server, shape, test), []).append((float(rate), float(p50)))
+        runs.setdefault((server, shape, test), {})[round_] = (float(rate), float(p50))
         if int(errors) or not int(n):
             troubled.append(f"round {round_} {shape} {test} {NAMES[server]}: {errors} errors, {n} requests")
 
 
 def median(server, shape, test, i):
     samples = runs.get((server, shape, test))
-    return statistics.median(s[i] for s in samples) if samples else None
+    return statistics.median(s[i] for s in samples.values()) if samples else None
+
+
+def round_ratios(a, b, shape, test):
+    """a/b of the request rates, per round that measured both (the same round ran them back
+    to back, so they shared the machine's state of the moment)."""
+    ra, rb = runs.get((a, shape, test), {}), runs.get((b, shape, test), {})
+    return [ra[r][0] / rb[r][0] for r in ra if r in rb and rb[r][0]]
 
 
 def fmt_rate(v, mem):
@@ -491,6 +500,15 @@ def fmt_us(v):
 
 def ratio(a, b):
     return f"{a / b:.2f}" if a is not None and b else "-"
+
+
+def ratio_spread(a, b, per_round):
+    """The ratio of the medians, then the lowest and highest per-round ratio."""
+    if a is None or not b:
+        return "-"
+    if len(per_round) < 2:
+        return ratio(a, b)
+    return f"{a / b:.2f} ({min(per_round):.2f}-{max(per_round):.2f})"
 
 
 header = ["test"]
@@ -522,7 +540,8 @@ for shape, test, label in ROWS:
                 misses.append("RSS/key > Redis")
         else:
             mp, rp = median("mini", shape, test, 1), median("redis", shape, test, 1)
-            row += [ratio(m, r), ratio(mp, rp)]
+            row += [ratio_spread(m, r, round_ratios("mini", "redis", shape, test)),
+                    ratio(mp, rp)]
             if m is not None and r and m < r:
                 misses.append("req/s < 1.0x Redis")
             if mp is not None and rp and mp > rp:
@@ -532,7 +551,7 @@ for shape, test, label in ROWS:
             row += ["-"]
         else:
             a, m = median("mini-aof", shape, test, 0), median("mini", shape, test, 0)
-            row += [ratio(a, m)]
+            row += [ratio_spread(a, m, round_ratios("mini-aof", "mini", shape, test))]
             if a is not None and m and a < 0.9 * m:
                 misses.append("AOF < 0.9x in-memory")
     if compare_redis or compare_aof:
@@ -547,7 +566,8 @@ caption = (f"mini-redis vs Redis 7 on this machine, median of {rounds} interleav
            f"16-byte values inserted with redis-cli --pipe. mini-redis runs --threads {threads}; "
            "AOF: --appendonly yes --appendfsync everysec. A fresh server per run; servers and "
            "clients share the machine's cores, unpinned. req/s ratio above 1: mini-redis serves "
-           "more; p50 and RSS ratios below 1: mini-redis is faster / smaller.")
+           "more; p50 and RSS ratios below 1: mini-redis is faster / smaller. req/s ratios are "
+           "of the medians; in parentheses the lowest and highest ratio within one round.")
 notes = [f"Runs with errors: {t}" for t in troubled]
 
 print_table(caption, header, rows, notes, md_path)
