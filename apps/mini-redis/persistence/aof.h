@@ -86,6 +86,10 @@
 
 namespace mini_redis {
 
+namespace file_io {
+struct OpenFile;  // file_io.h
+}  // namespace file_io
+
 enum class AppendFsync { kAlways, kEverySec, kNo };
 
 // How often appendfsync everysec fsyncs (Redis's value: at most one second of writes lost).
@@ -198,8 +202,8 @@ class Aof final : public WriteLog, public std::enable_shared_from_this<Aof> {
   AofStats stats() const;
 
  private:
-  struct Fd;            // an open file descriptor, closed by its destructor
-  struct RewriteReady;  // a rewritten file waiting for the writer to switch to it
+  using Fd = file_io::OpenFile;  // an open file descriptor, closed by its destructor
+  struct RewriteReady;  // a rewritten file waiting for the writer to switch to it (aof_rewrite.cc)
 
   Aof(AofOptions options, Db& db, std::string path, keel::Handle handle);
 
