@@ -147,8 +147,6 @@ Task<void> connection_loop(Stream& conn, Session& s) {
       s.ctx.request_args = req.args;
       s.ctx.request_resp = request_resp;
       dispatch(s, req.args, reply);
-      s.ctx.request_args = {};
-      s.ctx.request_resp = {};
       if (write_mark != std::string::npos) {
         ++replies_since_mark;
       } else if (s.ctx.last_write_seq != seq) {
@@ -156,6 +154,9 @@ Task<void> connection_loop(Stream& conn, Session& s) {
         replies_since_mark = 1;
       }
     }
+    // The request bytes the context points into go away with the advance.
+    s.ctx.request_args = {};
+    s.ctx.request_resp = {};
     in.advance(pos);
 
     if (fsync_always && s.ctx.last_write_seq != seq_before) {
