@@ -8,6 +8,7 @@
 #                                 [--keyspace N] [--keys N] [--shapes A,B,..]
 #                                 [--servers mini,redis,mini-aof] [--threads N]
 #                                 [--results DIR] [--no-build]
+#        benchmarks/mini_redis.sh --report DIR[,DIR...]
 #
 #   --rounds N      rounds to run (default 3); the table shows the median of the rounds
 #   --requests N    requests per redis-benchmark test (default 200000)
@@ -37,6 +38,12 @@
 #                   server's log), with results.tsv and table.md (default
 #                   /tmp/keel-mini-redis-bench); earlier results there are replaced
 #   --no-build      use the binaries already built
+#   --report DIRS   run nothing: print the table of earlier runs' results folders (comma-
+#                   separated), their rounds pooled, as if one run had made them all (medians
+#                   and per-round ratios over every round). The folders must come from runs
+#                   with the same settings (each run writes DIR/settings); the other flags are
+#                   ignored. On a noisy machine, several runs pooled narrow what one run's few
+#                   rounds leave open.
 #
 # Environment: MINI_REDIS_BIN and KEEL_LOADGEN_BIN override the two Keel binaries (by default
 # Bazel's -c opt output); REDIS_SERVER_BIN the redis-server (default: redis-server on PATH).
@@ -93,6 +100,146 @@ fail() {
 # shellcheck source=benchmarks/lib/servers.sh
 source "$repo_root/benchmarks/lib/servers.sh"
 
+# print_results TSV ROUNDS RUNS MD_PATH: the table of a results.tsv (one line per measurement,
+# as record() writes it) on stdout, and in markdown to MD_PATH (none if empty). RUNS: how many
+# runs' rounds TSV pools (1: this run's).
+print_results() {
+  PYTHONPATH="$script_dir/lib" \
+    python3 - "$@" "${shape_list[*]}" "${server_list[*]}" \
+    "$requests" "$duration" "$warmup" "$keyspace" "$keys" "$threads" <<'PY'
+import statistics
+import sys
+
+from table import print_table
+
+(path, rounds, pooled_runs, md_path, shapes, servers, requests, duration, warmup, keyspace, keys,
+ threads) = sys.argv[1:13]
+shapes, servers = shapes.split(), servers.split()
+NAMES = {"mini": "mini-redis", "redis": "Redis", "mini-aof": "mini-redis AOF",
+         "redis-aof": "Redis AOF"}
+ROWS = []  # (shape, test, label)
+for shape in shapes:
+    if shape == "mem":
+        ROWS.append((shape, "memory", f"RSS bytes/key, {int(keys):,} keys"))
+        continue
+    tool = "redis-benchmark" if shape.startswith("rb") else "loadgen"
+    p = shape[2:]
+    for test in ("SET", "GET"):
+        ROWS.append((shape, test, f"{test} -P {p} ({tool})"))
+
+runs = {}  # (server, shape, test) -> {round: (rate, p50)}
+troubled = []
+with open(path) as f:
+    for line in f:
+        server, round_, shape, test, rate, p50, n, errors = line.rstrip("\n").split("\t")
+        runs.setdefault((server, shape, test), {})[round_] = (float(rate), float(p50))
+        if int(errors) or not int(n):
+            troubled.append(f"round {round_} {shape} {test} {NAMES[server]}: {errors} errors, {n} requests")
+
+
+def median(server, shape, test, i):
+    samples = runs.get((server, shape, test))
+    return statistics.median(s[i] for s in samples.values()) if samples else None
+
+
+def round_ratios(a, b, shape, test):
+    """a/b of the request rates, per round that measured both (the same round ran them back
+    to back, so they shared the machine's state of the moment)."""
+    ra, rb = runs.get((a, shape, test), {}), runs.get((b, shape, test), {})
+    return [ra[r][0] / rb[r][0] for r in ra if r in rb and rb[r][0]]
+
+
+def fmt_rate(v, mem):
+    if v is None:
+        return "-"
+    return f"{v:.0f}" if mem else f"{v / 1000:.1f}k"
+
+
+def fmt_us(v):
+    return "-" if v is None else f"{v:.0f}" if v >= 100 else f"{v:.1f}"
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}" if a is not None and b else "-"
+
+
+def ratio_spread(a, b, per_round, floor):
+    """The ratio of the medians, then the lowest and highest per-round ratio. A ratio just
+    under its target's floor gets a third digit, so that 0.897 does not read as 0.90."""
+    if a is None or not b:
+        return "-"
+    v = a / b
+    text = f"{v:.3f}" if v < floor <= round(v, 2) else f"{v:.2f}"
+    if len(per_round) < 2:
+        return text
+    return f"{text} ({min(per_round):.2f}-{max(per_round):.2f})"
+
+
+header = ["test"]
+for s in servers:
+    header += [f"{NAMES[s]} req/s", f"{NAMES[s]} p50 µs"]
+compare_redis = "mini" in servers and "redis" in servers
+compare_aof = "mini" in servers and "mini-aof" in servers
+if compare_redis:
+    header += ["req/s mini/Redis", "p50 mini/Redis"]
+if compare_aof:
+    header += ["req/s AOF/mini"]
+if compare_redis or compare_aof:
+    header += ["targets"]
+
+rows = []
+for shape, test, label in ROWS:
+    mem = shape == "mem"
+    row = [label]
+    for s in servers:
+        row += [fmt_rate(median(s, shape, test, 0), mem),
+                "-" if mem else fmt_us(median(s, shape, test, 1))]
+    misses = []
+    if compare_redis:
+        m, r = median("mini", shape, test, 0), median("redis", shape, test, 0)
+        if mem:
+            # Bytes per key: lower is better; the ratio is mini/Redis all the same.
+            row += [ratio(m, r), "-"]
+            if m is not None and r and m > r:
+                misses.append("RSS/key > Redis")
+        else:
+            mp, rp = median("mini", shape, test, 1), median("redis", shape, test, 1)
+            row += [ratio_spread(m, r, round_ratios("mini", "redis", shape, test), 1.0),
+                    ratio(mp, rp)]
+            if m is not None and r and m < r:
+                misses.append("req/s < 1.0x Redis")
+            if mp is not None and rp and mp > rp:
+                misses.append("p50 > Redis")
+    if compare_aof:
+        if mem:
+            row += ["-"]
+        else:
+            a, m = median("mini-aof", shape, test, 0), median("mini", shape, test, 0)
+            row += [ratio_spread(a, m, round_ratios("mini-aof", "mini", shape, test), 0.9)]
+            if a is not None and m and a < 0.9 * m:
+                misses.append("AOF < 0.9x in-memory")
+    if compare_redis or compare_aof:
+        row += ["; ".join(misses) if misses else "met"]
+    rows.append(row)
+
+plural = "" if rounds == "1" else "s"
+pooled = "" if pooled_runs == "1" else f" ({pooled_runs} runs pooled)"
+caption = (f"mini-redis vs Redis 7 on this machine, median of {rounds} interleaved "
+           f"round{plural}{pooled}: "
+           f"SET/GET with {int(keyspace):,} random keys and 3-byte values, 50 connections "
+           f"(redis-benchmark -n {int(requests):,}; loadgen {warmup} s warm-up + {duration} s, "
+           f"2 threads); memory: RSS growth per key for {int(keys):,} keys \"key:%012d\" with "
+           f"16-byte values inserted with redis-cli --pipe. mini-redis runs --threads {threads}; "
+           "AOF: --appendonly yes --appendfsync everysec. A fresh server per run; servers and "
+           "clients share the machine's cores, unpinned. req/s ratio above 1: mini-redis serves "
+           "more; p50 and RSS ratios below 1: mini-redis is faster / smaller. req/s ratios are "
+           "of the medians; in parentheses the lowest and highest ratio within one round.")
+notes = [f"Runs with errors: {t}" for t in troubled]
+
+print_table(caption, header, rows, notes, md_path or None)
+PY
+}
+
 rounds=3
 requests=200000
 duration=5
@@ -104,6 +251,8 @@ servers=mini,redis,mini-aof
 threads=2
 results_dir=/tmp/keel-mini-redis-bench
 build=1
+report=
+report_given=0
 # Accepts "--flag value" and "--flag=value"; `words` is how many arguments a flag used.
 while (($# > 0)); do
   arg=$1
@@ -112,7 +261,7 @@ while (($# > 0)); do
   case $arg in
     --*=*) value=${arg#*=}; arg=${arg%%=*} ;;
     --rounds | --requests | --duration | --warmup | --keyspace | --keys | --shapes | --servers | \
-      --threads | --results)
+      --threads | --results | --report)
       (($# >= 2)) || die "$arg needs a value"
       value=$2
       words=2
@@ -130,11 +279,51 @@ while (($# > 0)); do
     --servers) servers=$value ;;
     --threads) threads=$value ;;
     --results) results_dir=$value ;;
+    --report) report=$value; report_given=1 ;;
     --no-build) [[ $1 == --no-build ]] || die "--no-build takes no value"; build=0 ;;
     *) die "unknown argument: $1" ;;
   esac
   shift "$words"
 done
+# --report: pool earlier runs' results.tsv (their rounds renamed RUN.ROUND, so rounds of
+# different runs stay apart) and print their table; nothing runs.
+if ((report_given)); then
+  IFS=, read -r -a report_dirs <<<"$report"
+  ((${#report_dirs[@]})) || die "--report needs results folders"
+  pooled=$(mktemp)
+  trap 'rm -f "$pooled"' EXIT
+  settings=
+  runs=0
+  for dir in "${report_dirs[@]}"; do
+    [[ -s $dir/results.tsv ]] || fail "no results in $dir ($dir/results.tsv is missing or empty)"
+    [[ -s $dir/settings ]] ||
+      fail "$dir/settings is missing: $dir is not from a run of this script that finished"
+    if ((runs == 0)); then
+      settings=$(<"$dir/settings")
+      first=$dir
+    elif [[ $(<"$dir/settings") != "$settings" ]]; then
+      fail "$dir was run with other settings than $first: $(diff <(echo "$settings") "$dir/settings" | grep '^[<>]' | tr '\n' ' ')"
+    fi
+    runs=$((runs + 1))
+    awk -F'\t' -v OFS='\t' -v run="$runs" '{ $2 = run "." $2; print }' "$dir/results.tsv" >>"$pooled"
+  done
+  while IFS='=' read -r key value; do
+    case $key in
+      requests) requests=$value ;;
+      duration) duration=$value ;;
+      warmup) warmup=$value ;;
+      keyspace) keyspace=$value ;;
+      keys) keys=$value ;;
+      threads) threads=$value ;;
+      shapes) IFS=, read -r -a shape_list <<<"$value" ;;
+      servers) IFS=, read -r -a server_list <<<"$value" ;;
+      *) fail "unknown setting '$key' in $first/settings" ;;
+    esac
+  done <<<"$settings"
+  rounds=$(cut -f2 "$pooled" | sort -u | wc -l)
+  print_results "$pooled" "$rounds" "$runs" ""
+  exit 0
+fi
 positive() { [[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 needs a positive integer, got '$2'"; }
 positive --rounds "$rounds"
 positive --requests "$requests"
@@ -199,7 +388,8 @@ done
 
 mkdir -p "$results_dir"
 # Replace only this script's own earlier files: DIR may be a folder with other things in it.
-rm -f "$results_dir"/r[0-9]*_{rb1,rb16,lg1,lg16,mem}_* "$results_dir"/results.tsv "$results_dir"/table.md
+rm -f "$results_dir"/r[0-9]*_{rb1,rb16,lg1,lg16,mem}_* "$results_dir"/results.tsv \
+  "$results_dir"/table.md "$results_dir"/settings
 
 work=$(mktemp -d)
 server_pid=
@@ -443,133 +633,9 @@ for ((round = 1; round <= rounds; round++)); do
   done
 done
 
-PYTHONPATH="$script_dir/lib" \
-  python3 - "$results" "$rounds" "$results_dir/table.md" "${shape_list[*]}" "${server_list[*]}" \
-  "$requests" "$duration" "$warmup" "$keyspace" "$keys" "$threads" <<'PY'
-import statistics
-import sys
-
-from table import print_table
-
-(path, rounds, md_path, shapes, servers, requests, duration, warmup, keyspace, keys,
- threads) = sys.argv[1:12]
-shapes, servers = shapes.split(), servers.split()
-NAMES = {"mini": "mini-redis", "redis": "Redis", "mini-aof": "mini-redis AOF",
-         "redis-aof": "Redis AOF"}
-ROWS = []  # (shape, test, label)
-for shape in shapes:
-    if shape == "mem":
-        ROWS.append((shape, "memory", f"RSS bytes/key, {int(keys):,} keys"))
-        continue
-    tool = "redis-benchmark" if shape.startswith("rb") else "loadgen"
-    p = shape[2:]
-    for test in ("SET", "GET"):
-        ROWS.append((shape, test, f"{test} -P {p} ({tool})"))
-
-runs = {}  # (server, shape, test) -> {round: (rate, p50)}
-troubled = []
-with open(path) as f:
-    for line in f:
-        server, round_, shape, test, rate, p50, n, errors = line.rstrip("\n").split("\t")
-        runs.setdefault((server, shape, test), {})[round_] = (float(rate), float(p50))
-        if int(errors) or not int(n):
-            troubled.append(f"round {round_} {shape} {test} {NAMES[server]}: {errors} errors, {n} requests")
-
-
-def median(server, shape, test, i):
-    samples = runs.get((server, shape, test))
-    return statistics.median(s[i] for s in samples.values()) if samples else None
-
-
-def round_ratios(a, b, shape, test):
-    """a/b of the request rates, per round that measured both (the same round ran them back
-    to back, so they shared the machine's state of the moment)."""
-    ra, rb = runs.get((a, shape, test), {}), runs.get((b, shape, test), {})
-    return [ra[r][0] / rb[r][0] for r in ra if r in rb and rb[r][0]]
-
-
-def fmt_rate(v, mem):
-    if v is None:
-        return "-"
-    return f"{v:.0f}" if mem else f"{v / 1000:.1f}k"
-
-
-def fmt_us(v):
-    return "-" if v is None else f"{v:.0f}" if v >= 100 else f"{v:.1f}"
-
-
-def ratio(a, b):
-    return f"{a / b:.2f}" if a is not None and b else "-"
-
-
-def ratio_spread(a, b, per_round):
-    """The ratio of the medians, then the lowest and highest per-round ratio."""
-    if a is None or not b:
-        return "-"
-    if len(per_round) < 2:
-        return ratio(a, b)
-    return f"{a / b:.2f} ({min(per_round):.2f}-{max(per_round):.2f})"
-
-
-header = ["test"]
-for s in servers:
-    header += [f"{NAMES[s]} req/s", f"{NAMES[s]} p50 µs"]
-compare_redis = "mini" in servers and "redis" in servers
-compare_aof = "mini" in servers and "mini-aof" in servers
-if compare_redis:
-    header += ["req/s mini/Redis", "p50 mini/Redis"]
-if compare_aof:
-    header += ["req/s AOF/mini"]
-if compare_redis or compare_aof:
-    header += ["targets"]
-
-rows = []
-for shape, test, label in ROWS:
-    mem = shape == "mem"
-    row = [label]
-    for s in servers:
-        row += [fmt_rate(median(s, shape, test, 0), mem),
-                "-" if mem else fmt_us(median(s, shape, test, 1))]
-    misses = []
-    if compare_redis:
-        m, r = median("mini", shape, test, 0), median("redis", shape, test, 0)
-        if mem:
-            # Bytes per key: lower is better; the ratio is mini/Redis all the same.
-            row += [ratio(m, r), "-"]
-            if m is not None and r and m > r:
-                misses.append("RSS/key > Redis")
-        else:
-            mp, rp = median("mini", shape, test, 1), median("redis", shape, test, 1)
-            row += [ratio_spread(m, r, round_ratios("mini", "redis", shape, test)),
-                    ratio(mp, rp)]
-            if m is not None and r and m < r:
-                misses.append("req/s < 1.0x Redis")
-            if mp is not None and rp and mp > rp:
-                misses.append("p50 > Redis")
-    if compare_aof:
-        if mem:
-            row += ["-"]
-        else:
-            a, m = median("mini-aof", shape, test, 0), median("mini", shape, test, 0)
-            row += [ratio_spread(a, m, round_ratios("mini-aof", "mini", shape, test))]
-            if a is not None and m and a < 0.9 * m:
-                misses.append("AOF < 0.9x in-memory")
-    if compare_redis or compare_aof:
-        row += ["; ".join(misses) if misses else "met"]
-    rows.append(row)
-
-plural = "" if rounds == "1" else "s"
-caption = (f"mini-redis vs Redis 7 on this machine, median of {rounds} interleaved round{plural}: "
-           f"SET/GET with {int(keyspace):,} random keys and 3-byte values, 50 connections "
-           f"(redis-benchmark -n {int(requests):,}; loadgen {warmup} s warm-up + {duration} s, "
-           f"2 threads); memory: RSS growth per key for {int(keys):,} keys \"key:%012d\" with "
-           f"16-byte values inserted with redis-cli --pipe. mini-redis runs --threads {threads}; "
-           "AOF: --appendonly yes --appendfsync everysec. A fresh server per run; servers and "
-           "clients share the machine's cores, unpinned. req/s ratio above 1: mini-redis serves "
-           "more; p50 and RSS ratios below 1: mini-redis is faster / smaller. req/s ratios are "
-           "of the medians; in parentheses the lowest and highest ratio within one round.")
-notes = [f"Runs with errors: {t}" for t in troubled]
-
-print_table(caption, header, rows, notes, md_path)
-PY
+# What --report needs to pool this run with others: written last, so that a run cut short
+# leaves none and cannot be pooled.
+printf '%s\n' "requests=$requests" "duration=$duration" "warmup=$warmup" "keyspace=$keyspace" \
+  "keys=$keys" "threads=$threads" "shapes=$shapes" "servers=$servers" >"$results_dir/settings"
+print_results "$results" "$rounds" 1 "$results_dir/table.md"
 log "raw outputs, server logs and table.md in $results_dir"
