@@ -9,6 +9,7 @@
 #include <cstring>
 #include <utility>
 
+#include "runtime/blocking/run_blocking.h"
 #include "runtime/fs/blocking.h"
 #include "runtime/runtime.h"
 
@@ -44,7 +45,7 @@ Task<absl::StatusOr<File>> OpenOptions::open(std::string path) const {
     flags |= O_CREAT;
   }
   mode_t mode = static_cast<mode_t>(mode_);
-  return detail::run_blocking<File>(
+  return keel::run_blocking(
       [path = std::move(path), flags, mode, invalid]() -> absl::StatusOr<File> {
         if (!invalid.ok()) return invalid;
         int fd;

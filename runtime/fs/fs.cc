@@ -13,14 +13,13 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/blocking/run_blocking.h"
 #include "runtime/fs/blocking.h"
 
 namespace keel::fs {
 
 using detail::errno_error;
 using detail::errno_error2;
-using detail::run_blocking;
-using detail::run_blocking_status;
 
 namespace {
 
@@ -275,11 +274,11 @@ std::chrono::system_clock::time_point Metadata::accessed() const {
 }
 
 Task<absl::StatusOr<std::string>> read(std::string path) {
-  return run_blocking<std::string>([path = std::move(path)] { return read_blocking(path); });
+  return run_blocking([path = std::move(path)] { return read_blocking(path); });
 }
 
 Task<absl::StatusOr<std::string>> read_to_string(std::string path) {
-  return run_blocking<std::string>([path = std::move(path)]() -> absl::StatusOr<std::string> {
+  return run_blocking([path = std::move(path)]() -> absl::StatusOr<std::string> {
     absl::StatusOr<std::string> s = read_blocking(path);
     if (s.ok() && !valid_utf8(*s)) {
       return absl::InvalidArgumentError(
@@ -290,7 +289,7 @@ Task<absl::StatusOr<std::string>> read_to_string(std::string path) {
 }
 
 Task<absl::Status> write(std::string path, std::string data) {
-  return run_blocking_status([path = std::move(path), data = std::move(data)] {
+  return run_blocking([path = std::move(path), data = std::move(data)] {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0) return errno_error(errno, "open", path);
     FdCloser closer{fd};
@@ -299,32 +298,32 @@ Task<absl::Status> write(std::string path, std::string data) {
 }
 
 Task<absl::Status> create_dir(std::string path) {
-  return run_blocking_status([path = std::move(path)] {
+  return run_blocking([path = std::move(path)] {
     if (::mkdir(path.c_str(), 0777) != 0) return errno_error(errno, "create_dir", path);
     return absl::OkStatus();
   });
 }
 
 Task<absl::Status> create_dir_all(std::string path) {
-  return run_blocking_status([path = std::move(path)] { return create_dir_all_blocking(path); });
+  return run_blocking([path = std::move(path)] { return create_dir_all_blocking(path); });
 }
 
 Task<absl::Status> remove_file(std::string path) {
-  return run_blocking_status([path = std::move(path)] {
+  return run_blocking([path = std::move(path)] {
     if (::unlink(path.c_str()) != 0) return errno_error(errno, "remove_file", path);
     return absl::OkStatus();
   });
 }
 
 Task<absl::Status> remove_dir(std::string path) {
-  return run_blocking_status([path = std::move(path)] {
+  return run_blocking([path = std::move(path)] {
     if (::rmdir(path.c_str()) != 0) return errno_error(errno, "remove_dir", path);
     return absl::OkStatus();
   });
 }
 
 Task<absl::Status> remove_dir_all(std::string path) {
-  return run_blocking_status([path = std::move(path)] {
+  return run_blocking([path = std::move(path)] {
     struct stat st;
     if (::lstat(path.c_str(), &st) != 0) return errno_error(errno, "remove_dir_all", path);
     if (S_ISLNK(st.st_mode)) {  // the link itself, never its target
@@ -337,19 +336,19 @@ Task<absl::Status> remove_dir_all(std::string path) {
 }
 
 Task<absl::Status> rename(std::string from, std::string to) {
-  return run_blocking_status([from = std::move(from), to = std::move(to)] {
+  return run_blocking([from = std::move(from), to = std::move(to)] {
     if (::rename(from.c_str(), to.c_str()) != 0) return errno_error2(errno, "rename", from, to);
     return absl::OkStatus();
   });
 }
 
 Task<absl::StatusOr<std::uint64_t>> copy(std::string from, std::string to) {
-  return run_blocking<std::uint64_t>(
+  return run_blocking(
       [from = std::move(from), to = std::move(to)] { return copy_blocking(from, to); });
 }
 
 Task<absl::Status> hard_link(std::string original, std::string link) {
-  return run_blocking_status([original = std::move(original), link = std::move(link)] {
+  return run_blocking([original = std::move(original), link = std::move(link)] {
     if (::link(original.c_str(), link.c_str()) != 0) {
       return errno_error2(errno, "hard_link", original, link);
     }
@@ -358,7 +357,7 @@ Task<absl::Status> hard_link(std::string original, std::string link) {
 }
 
 Task<absl::Status> symlink(std::string target, std::string link) {
-  return run_blocking_status([target = std::move(target), link = std::move(link)] {
+  return run_blocking([target = std::move(target), link = std::move(link)] {
     if (::symlink(target.c_str(), link.c_str()) != 0) {
       return errno_error2(errno, "symlink", link, target);
     }
@@ -367,7 +366,7 @@ Task<absl::Status> symlink(std::string target, std::string link) {
 }
 
 Task<absl::StatusOr<std::string>> read_link(std::string path) {
-  return run_blocking<std::string>([path = std::move(path)]() -> absl::StatusOr<std::string> {
+  return run_blocking([path = std::move(path)]() -> absl::StatusOr<std::string> {
     std::string buf(256, '\0');
     for (;;) {
       ssize_t n = ::readlink(path.c_str(), buf.data(), buf.size());
@@ -382,7 +381,7 @@ Task<absl::StatusOr<std::string>> read_link(std::string path) {
 }
 
 Task<absl::StatusOr<std::string>> canonicalize(std::string path) {
-  return run_blocking<std::string>([path = std::move(path)]() -> absl::StatusOr<std::string> {
+  return run_blocking([path = std::move(path)]() -> absl::StatusOr<std::string> {
     char* resolved = ::realpath(path.c_str(), nullptr);
     if (resolved == nullptr) return errno_error(errno, "canonicalize", path);
     std::string out(resolved);
@@ -392,7 +391,7 @@ Task<absl::StatusOr<std::string>> canonicalize(std::string path) {
 }
 
 Task<absl::Status> set_permissions(std::string path, std::uint32_t mode) {
-  return run_blocking_status([path = std::move(path), mode] {
+  return run_blocking([path = std::move(path), mode] {
     if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) {
       return errno_error(errno, "set_permissions", path);
     }
@@ -401,17 +400,17 @@ Task<absl::Status> set_permissions(std::string path, std::uint32_t mode) {
 }
 
 Task<absl::StatusOr<Metadata>> metadata(std::string path) {
-  return run_blocking<Metadata>(
+  return run_blocking(
       [path = std::move(path)] { return stat_blocking(path, true, "metadata"); });
 }
 
 Task<absl::StatusOr<Metadata>> symlink_metadata(std::string path) {
-  return run_blocking<Metadata>(
+  return run_blocking(
       [path = std::move(path)] { return stat_blocking(path, false, "symlink_metadata"); });
 }
 
 Task<absl::StatusOr<bool>> try_exists(std::string path) {
-  return run_blocking<bool>([path = std::move(path)]() -> absl::StatusOr<bool> {
+  return run_blocking([path = std::move(path)]() -> absl::StatusOr<bool> {
     struct stat st;
     if (::stat(path.c_str(), &st) == 0) return true;
     if (errno == ENOENT || errno == ENOTDIR) return false;
@@ -431,7 +430,7 @@ Task<absl::StatusOr<Metadata>> DirEntry::metadata() const { return symlink_metad
 
 Stream<absl::StatusOr<DirEntry>> read_dir(std::string path) {
   Task<absl::StatusOr<std::shared_ptr<DirHandle>>> open_task =
-      run_blocking<std::shared_ptr<DirHandle>>(
+      run_blocking(
           [path]() -> absl::StatusOr<std::shared_ptr<DirHandle>> {
             DIR* dir = ::opendir(path.c_str());
             if (dir == nullptr) return errno_error(errno, "read_dir", path);
@@ -447,7 +446,7 @@ Stream<absl::StatusOr<DirEntry>> read_dir(std::string path) {
     // The handle is shared with the blocking task: if this stream is destroyed while a batch
     // is being read, the directory stays open until that task is done.
     Task<absl::StatusOr<std::vector<DirEntry>>> batch_task =
-        run_blocking<std::vector<DirEntry>>([dir]() -> absl::StatusOr<std::vector<DirEntry>> {
+        run_blocking([dir]() -> absl::StatusOr<std::vector<DirEntry>> {
           std::vector<DirEntry> batch;
           batch.reserve(kReadDirBatch);
           while (batch.size() < kReadDirBatch) {

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "apps/mini-redis/commands/commands.h"
 #include "apps/mini-redis/persistence/file_io.h"
+#include "runtime/blocking/run_blocking.h"
 #include "apps/mini-redis/protocol/reply.h"
 #include "apps/mini-redis/protocol/request.h"
 #include "runtime/fs/file.h"
@@ -21,7 +22,6 @@
 
 namespace mini_redis {
 
-using file_io::blocking;
 using file_io::errno_status;
 using file_io::open_append;
 using file_io::sync_dir;
@@ -89,7 +89,7 @@ keel::Task<absl::StatusOr<std::shared_ptr<Aof>>> Aof::open(AofOptions options, D
     ::close(*fd);
     return absl::OkStatus();
   };
-  keel::Task<absl::Status> create_task = blocking(std::move(open_fn));
+  keel::Task<absl::Status> create_task = keel::run_blocking(std::move(open_fn));
   s = co_await std::move(create_task);
   if (!s.ok()) co_return s;
 
@@ -113,12 +113,13 @@ keel::Task<absl::StatusOr<std::shared_ptr<Aof>>> Aof::open(AofOptions options, D
     }
     return holder;
   };
-  keel::Task<absl::StatusOr<std::shared_ptr<Fd>>> reopen_task = blocking(std::move(reopen_fn));
+  keel::Task<absl::StatusOr<std::shared_ptr<Fd>>> reopen_task =
+      keel::run_blocking(std::move(reopen_fn));
   absl::StatusOr<std::shared_ptr<Fd>> fd = co_await std::move(reopen_task);
   if (!fd.ok()) co_return fd.status();
   if (!existed) {
     auto sync_dir_fn = [dir]() { return sync_dir(dir); };
-    keel::Task<absl::Status> sync_dir_task = blocking(std::move(sync_dir_fn));
+    keel::Task<absl::Status> sync_dir_task = keel::run_blocking(std::move(sync_dir_fn));
     s = co_await std::move(sync_dir_task);
     if (!s.ok()) co_return s;
   }
@@ -468,7 +469,7 @@ keel::Task<void> Aof::run_writer() {
       std::uint64_t synced = written_seq_.load(std::memory_order_relaxed);
       std::shared_ptr<Fd> f = fd;
       auto sync_fn = [f]() { return sync_fd(f->fd, f->path); };
-      keel::Task<absl::Status> sync_task = blocking(std::move(sync_fn));
+      keel::Task<absl::Status> sync_task = keel::run_blocking(std::move(sync_fn));
       absl::Status s = co_await std::move(sync_task);
       if (!s.ok()) {
         fail(std::move(s));

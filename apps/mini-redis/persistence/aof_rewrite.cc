@@ -13,15 +13,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "apps/mini-redis/persistence/file_io.h"
+#include "runtime/blocking/run_blocking.h"
 #include "apps/mini-redis/protocol/reply.h"
 #include "runtime/fs/fs.h"
 
 namespace mini_redis {
 
-using file_io::blocking;
 using file_io::errno_status;
 using file_io::open_append;
-using file_io::StatusBox;
 using file_io::sync_dir;
 using file_io::sync_fd;
 using file_io::write_all;
@@ -30,6 +29,16 @@ struct Aof::RewriteReady {
   std::shared_ptr<Fd> fd;     // the new file: dump + drained tail, written and fsynced
   std::uint64_t written = 0;  // its size so far
 };
+
+namespace {
+
+// finish_rewrite's switch, run on the blocking pool: an OK result means the new file was
+// renamed over the live one; `dir_synced` is the directory fsync's status after it.
+struct Renamed {
+  absl::Status dir_synced;
+};
+
+}  // namespace
 
 absl::Status Aof::start_rewrite() {
   {
@@ -97,7 +106,8 @@ keel::Task<absl::Status> Aof::run_rewrite() {
     if (!f.ok()) return f.status();
     return std::make_shared<Fd>(*f, tmp);
   };
-  keel::Task<absl::StatusOr<std::shared_ptr<Fd>>> open_task = blocking(std::move(open_fn));
+  keel::Task<absl::StatusOr<std::shared_ptr<Fd>>> open_task =
+      keel::run_blocking(std::move(open_fn));
   absl::StatusOr<std::shared_ptr<Fd>> opened = co_await std::move(open_task);
   if (!opened.ok()) co_return opened.status();
   std::shared_ptr<Fd> fd = std::move(*opened);
@@ -120,7 +130,7 @@ keel::Task<absl::Status> Aof::run_rewrite() {
         if (::ftruncate(fd->fd, 0) != 0) return errno_status(errno, "ftruncate", fd->path);
         return absl::OkStatus();
       };
-      keel::Task<absl::Status> truncate_task = blocking(std::move(truncate_fn));
+      keel::Task<absl::Status> truncate_task = keel::run_blocking(std::move(truncate_fn));
       s = co_await std::move(truncate_task);
       if (!s.ok()) co_return s;
       written = 0;
@@ -141,7 +151,7 @@ keel::Task<absl::Status> Aof::run_rewrite() {
         if (!w.ok()) return w;
         return static_cast<std::uint64_t>(chunk.size());
       };
-      keel::Task<absl::StatusOr<std::uint64_t>> dump_task = blocking(std::move(dump_fn));
+      keel::Task<absl::StatusOr<std::uint64_t>> dump_task = keel::run_blocking(std::move(dump_fn));
       absl::StatusOr<std::uint64_t> r = co_await std::move(dump_task);
       if (!r.ok()) co_return r.status();
       written += *r;
@@ -168,7 +178,7 @@ keel::Task<absl::Status> Aof::run_rewrite() {
     std::size_t size = piece.size();
     if (size > 0) {
       auto tail_fn = [fd, p = std::move(piece)]() { return write_all(fd->fd, p, fd->path); };
-      keel::Task<absl::Status> tail_task = blocking(std::move(tail_fn));
+      keel::Task<absl::Status> tail_task = keel::run_blocking(std::move(tail_fn));
       s = co_await std::move(tail_task);
       if (!s.ok()) co_return s;
       written += size;
@@ -176,7 +186,7 @@ keel::Task<absl::Status> Aof::run_rewrite() {
     if (size < kRewriteHandoffBytes) break;
   }
   auto sync_fn = [fd]() { return sync_fd(fd->fd, fd->path); };
-  keel::Task<absl::Status> sync_task = blocking(std::move(sync_fn));
+  keel::Task<absl::Status> sync_task = keel::run_blocking(std::move(sync_fn));
   s = co_await std::move(sync_task);
   if (!s.ok()) co_return s;
   bool handed = false;
@@ -215,18 +225,17 @@ keel::Task<absl::Status> Aof::finish_rewrite(std::shared_ptr<RewriteReady> ready
   std::uint64_t size = ready->written + tail.size();
   std::string live = path_, tmp = rewrite_path_;
   std::string dir = options_.dir.empty() ? std::string(".") : options_.dir;
-  // OK: renamed; `status` is the directory fsync's (the rename happened either way).
-  auto job = [nfd, t = std::move(tail), live, tmp, dir]() -> absl::StatusOr<StatusBox> {
+  auto job = [nfd, t = std::move(tail), live, tmp, dir]() -> absl::StatusOr<Renamed> {
     absl::Status s = write_all(nfd->fd, t, nfd->path);
     if (s.ok()) s = sync_fd(nfd->fd, nfd->path);
     if (!s.ok()) return s;
     if (::rename(tmp.c_str(), live.c_str()) != 0) {
       return errno_status(errno, "rename", absl::StrCat(tmp, " -> ", live));
     }
-    return StatusBox{sync_dir(dir)};
+    return Renamed{sync_dir(dir)};
   };
-  keel::Task<absl::StatusOr<StatusBox>> switch_task = blocking(std::move(job));
-  absl::StatusOr<StatusBox> renamed = co_await std::move(switch_task);
+  keel::Task<absl::StatusOr<Renamed>> switch_task = keel::run_blocking(std::move(job));
+  absl::StatusOr<Renamed> renamed = co_await std::move(switch_task);
   if (!renamed.ok()) {
     absl::Status s = renamed.status();
     // The old file stays live: put its pending records back in front of the newer ones (the
@@ -253,9 +262,9 @@ keel::Task<absl::Status> Aof::finish_rewrite(std::shared_ptr<RewriteReady> ready
   current_size_.store(size, std::memory_order_relaxed);
   unsynced_ = false;
   rewrite_done_.notify_waiters();
-  if (!renamed->status.ok()) {
+  if (!renamed->dir_synced.ok()) {
     // The rename may not survive a crash: nothing more may be acknowledged.
-    co_return renamed->status;
+    co_return renamed->dir_synced;
   }
   // Everything up to switch_seq is in the new file, fsynced. ORDERING: release pairs with
   // wait_durable's acquire; only the writer stores these.

@@ -1,12 +1,12 @@
 // file_io: the blocking file operations behind the append-only file, each meant for a thread
-// of Keel's blocking pool: whole writes (write/writev until every byte is out), fdatasync, a
-// directory fsync, opening for appending, and blocking() to run one of them from a task.
+// of Keel's blocking pool (keel::run_blocking runs one from a task): whole writes
+// (write/writev until every byte is out), fdatasync, a directory fsync, opening for appending.
 // Errors name the operation and the path ("write /d/appendonly.aof: No space left on
 // device").
 //
 //   absl::StatusOr<int> fd = file_io::open_append(path, /*truncate=*/false);
 //   auto holder = std::make_shared<file_io::OpenFile>(*fd, path);
-//   absl::Status s = co_await file_io::blocking(
+//   absl::Status s = co_await keel::run_blocking(
 //       [holder, data]() { return file_io::write_all(holder->fd, data, holder->path); });
 //
 // Thread-safety: the functions touch only what they are given; an OpenFile may be shared
@@ -16,14 +16,11 @@
 
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "runtime/runtime.h"
-#include "runtime/task/task.h"
 
 namespace mini_redis::file_io {
 
@@ -57,31 +54,6 @@ absl::Status sync_dir(const std::string& dir);
 // Opens `path` for appending (O_APPEND: every write goes to the end, also after ftruncate),
 // creating it; `truncate` empties it.
 absl::StatusOr<int> open_append(const std::string& path, bool truncate);
-
-// Runs `fn` (-> absl::Status or absl::StatusOr<X>) on the blocking pool and gives its
-// result; a pool failure (the runtime shutting down) becomes the status. Whatever `fn` needs
-// it owns (captured by value): it may outlive the awaiting task, which can be cancelled.
-// (absl::StatusOr<absl::Status> would take an error Status as its value: a Status travels
-// back from the pool in a box.)
-struct StatusBox {
-  absl::Status status;
-};
-template <class F>
-auto blocking(F fn) -> keel::Task<std::invoke_result_t<F&>> {
-  using R = std::invoke_result_t<F&>;
-  if constexpr (std::is_same_v<R, absl::Status>) {
-    auto boxed = [f = std::move(fn)]() mutable { return StatusBox{f()}; };
-    keel::JoinHandle<StatusBox> h = keel::spawn_blocking(std::move(boxed));
-    absl::StatusOr<StatusBox> r = co_await std::move(h);
-    if (!r.ok()) co_return r.status();
-    co_return std::move(r->status);
-  } else {
-    keel::JoinHandle<R> h = keel::spawn_blocking(std::move(fn));
-    absl::StatusOr<R> r = co_await std::move(h);
-    if (!r.ok()) co_return r.status();
-    co_return std::move(*r);
-  }
-}
 
 }  // namespace mini_redis::file_io
 
