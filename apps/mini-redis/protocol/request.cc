@@ -27,6 +27,21 @@ ParseResult complete(std::size_t consumed) {
   return r;
 }
 
+// The first '\r' in [p, p + n), or nullptr: memchr, with the first bytes looked at in a plain
+// loop. The lines searched ("*3", "$3", "$10") are a few bytes long: the loop saves four calls
+// into libc's vectorised memchr per SET and their set-up (perf record of a server under loadgen
+// SET -P 16 with the AOF on, two runs each: parsing took 89-90 ns of samples per request with
+// memchr, 78-81 with this).
+constexpr std::size_t kScalarScan = 16;
+const char* find_cr(const char* p, std::size_t n) {
+  const std::size_t head = n < kScalarScan ? n : kScalarScan;
+  for (std::size_t i = 0; i < head; ++i) {
+    if (p[i] == '\r') return p + i;
+  }
+  if (n <= kScalarScan) return nullptr;
+  return static_cast<const char*>(std::memchr(p + kScalarScan, '\r', n - kScalarScan));
+}
+
 // Whitespace as C's isspace in the "C" locale: what sdssplitargs skips between arguments.
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
@@ -161,12 +176,12 @@ ParseResult parse_multibulk(std::string_view buf, Request& out) {
   const std::size_t size = buf.size();
   // The count line: "*<n>\r\n". As Redis, the line ends at the first '\r' and one more byte
   // (the '\n') must have arrived.
-  const void* cr = std::memchr(base, '\r', size);
+  const char* cr = find_cr(base, size);
   if (cr == nullptr) {
     if (size > kMaxInlineLen) return error("too big mbulk count string");
     return incomplete();
   }
-  std::size_t line_end = static_cast<std::size_t>(static_cast<const char*>(cr) - base);
+  std::size_t line_end = static_cast<std::size_t>(cr - base);
   if (line_end + 2 > size) return incomplete();
   std::int64_t count = 0;
   if (!parse_int64(base + 1, line_end - 1, count) || count > kMaxMultibulkLen) {
@@ -176,12 +191,12 @@ ParseResult parse_multibulk(std::string_view buf, Request& out) {
   if (count <= 0) return complete(pos);  // "*0" and "*-1": an empty request, skipped
 
   for (std::int64_t i = 0; i < count; ++i) {
-    const void* bcr = std::memchr(base + pos, '\r', size - pos);
+    const char* bcr = find_cr(base + pos, size - pos);
     if (bcr == nullptr) {
       if (size - pos > kMaxInlineLen) return error("too big bulk count string");
       return incomplete();
     }
-    std::size_t bline_end = static_cast<std::size_t>(static_cast<const char*>(bcr) - base);
+    std::size_t bline_end = static_cast<std::size_t>(bcr - base);
     if (bline_end + 2 > size) return incomplete();
     if (base[pos] != '$') {
       ParseResult r = error("expected '$', got '");

@@ -167,6 +167,25 @@ TEST(ParseRequest, BulkLengthErrors) {
   EXPECT_TRUE(incomplete("*1\r\n$" + std::string(kMaxInlineLen - 1, '1')));
 }
 
+// The line end is found wherever it falls: in the bytes scanned one by one (the first 16 of a
+// line) or in the rest (memchr), and right at the edge between them.
+TEST(ParseRequest, LineEndAtEveryOffset) {
+  for (std::size_t digits = 12; digits <= 20; ++digits) {
+    SCOPED_TRACE(digits);
+    const std::string count_line = "*" + std::string(digits, '9');  // too many arguments
+    EXPECT_EQ(parse_error(count_line + "\r\n"), "invalid multibulk length");
+    EXPECT_TRUE(incomplete(count_line));
+    EXPECT_TRUE(incomplete(count_line + "\r"));
+    const std::string bulk_line = "*1\r\n$" + std::string(digits, '9');  // too long a bulk
+    EXPECT_EQ(parse_error(bulk_line + "\r\n"), "invalid bulk length");
+    EXPECT_TRUE(incomplete(bulk_line));
+    EXPECT_TRUE(incomplete(bulk_line + "\r"));
+  }
+  // A bulk line of leading zeros is refused whatever its length, as in Redis.
+  const std::string padded = "*1\r\n$" + std::string(17, '0') + "3\r\nabc\r\n";
+  EXPECT_EQ(parse_error(padded), "invalid bulk length");
+}
+
 TEST(ParseRequest, ExpectedDollar) {
   EXPECT_EQ(parse_error("*1\r\n:1\r\n"), "expected '$', got ':'");
   EXPECT_EQ(parse_error("*2\r\n$1\r\na\r\n*1\r\n"), "expected '$', got '*'");
