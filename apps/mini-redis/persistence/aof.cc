@@ -12,21 +12,15 @@
 #include "absl/strings/str_cat.h"
 #include "apps/mini-redis/commands/commands.h"
 #include "apps/mini-redis/persistence/file_io.h"
-#include "runtime/blocking/run_blocking.h"
 #include "apps/mini-redis/protocol/reply.h"
 #include "apps/mini-redis/protocol/request.h"
+#include "runtime/blocking/run_blocking.h"
 #include "runtime/fs/file.h"
 #include "runtime/fs/fs.h"
 #include "runtime/time/sleep.h"
 #include "runtime/time/timeout.h"
 
 namespace mini_redis {
-
-using file_io::errno_status;
-using file_io::open_append;
-using file_io::sync_dir;
-using file_io::sync_fd;
-using file_io::write_all;
 
 namespace {
 
@@ -84,7 +78,7 @@ keel::Task<absl::StatusOr<std::shared_ptr<Aof>>> Aof::open(AofOptions options, D
   bool existed = co_await keel::fs::exists(path);
   std::string open_path = path;
   auto open_fn = [open_path]() -> absl::Status {
-    absl::StatusOr<int> fd = open_append(open_path, false);
+    absl::StatusOr<int> fd = file_io::open_append(open_path, false);
     if (!fd.ok()) return fd.status();
     ::close(*fd);
     return absl::OkStatus();
@@ -99,16 +93,16 @@ keel::Task<absl::StatusOr<std::shared_ptr<Aof>>> Aof::open(AofOptions options, D
   // Reopen for appending, cutting a torn last record off (replay logged it).
   std::uint64_t good_len = *good;
   auto reopen_fn = [open_path, good_len]() -> absl::StatusOr<std::shared_ptr<Fd>> {
-    absl::StatusOr<int> f = open_append(open_path, false);
+    absl::StatusOr<int> f = file_io::open_append(open_path, false);
     if (!f.ok()) return f.status();
     auto holder = std::make_shared<Fd>(*f, open_path);
     struct stat st {};
-    if (::fstat(holder->fd, &st) != 0) return errno_status(errno, "fstat", open_path);
+    if (::fstat(holder->fd, &st) != 0) return file_io::errno_status(errno, "fstat", open_path);
     if (static_cast<std::uint64_t>(st.st_size) != good_len) {
       if (::ftruncate(holder->fd, static_cast<off_t>(good_len)) != 0) {
-        return errno_status(errno, "ftruncate", open_path);
+        return file_io::errno_status(errno, "ftruncate", open_path);
       }
-      absl::Status synced = sync_fd(holder->fd, open_path);
+      absl::Status synced = file_io::sync_fd(holder->fd, open_path);
       if (!synced.ok()) return synced;
     }
     return holder;
@@ -118,7 +112,7 @@ keel::Task<absl::StatusOr<std::shared_ptr<Aof>>> Aof::open(AofOptions options, D
   absl::StatusOr<std::shared_ptr<Fd>> fd = co_await std::move(reopen_task);
   if (!fd.ok()) co_return fd.status();
   if (!existed) {
-    auto sync_dir_fn = [dir]() { return sync_dir(dir); };
+    auto sync_dir_fn = [dir]() { return file_io::sync_dir(dir); };
     keel::Task<absl::Status> sync_dir_task = keel::run_blocking(std::move(sync_dir_fn));
     s = co_await std::move(sync_dir_task);
     if (!s.ok()) co_return s;
@@ -420,8 +414,8 @@ keel::Task<void> Aof::run_writer() {
       auto job = [self, fd, always, file_size, b = std::move(batch)]() mutable -> BatchResult {
         BatchResult r;
         if (self->options_.write_hook) r.status = self->options_.write_hook();
-        if (r.status.ok()) r.status = write_all(fd->fd, b, fd->path);
-        if (r.status.ok() && always) r.status = sync_fd(fd->fd, fd->path);
+        if (r.status.ok()) r.status = file_io::write_all(fd->fd, b, fd->path);
+        if (r.status.ok() && always) r.status = file_io::sync_fd(fd->fd, fd->path);
         if (r.status.ok()) {
           for (std::string& piece : b) piece.clear();  // keeps the capacity for the next cut
         } else if (!always) {
@@ -468,7 +462,7 @@ keel::Task<void> Aof::run_writer() {
       // ORDERING: relaxed: only the writer stores written_seq_.
       std::uint64_t synced = written_seq_.load(std::memory_order_relaxed);
       std::shared_ptr<Fd> f = fd;
-      auto sync_fn = [f]() { return sync_fd(f->fd, f->path); };
+      auto sync_fn = [f]() { return file_io::sync_fd(f->fd, f->path); };
       keel::Task<absl::Status> sync_task = keel::run_blocking(std::move(sync_fn));
       absl::Status s = co_await std::move(sync_task);
       if (!s.ok()) {

@@ -13,17 +13,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "apps/mini-redis/persistence/file_io.h"
-#include "runtime/blocking/run_blocking.h"
 #include "apps/mini-redis/protocol/reply.h"
+#include "runtime/blocking/run_blocking.h"
 #include "runtime/fs/fs.h"
 
 namespace mini_redis {
-
-using file_io::errno_status;
-using file_io::open_append;
-using file_io::sync_dir;
-using file_io::sync_fd;
-using file_io::write_all;
 
 struct Aof::RewriteReady {
   std::shared_ptr<Fd> fd;     // the new file: dump + drained tail, written and fsynced
@@ -102,7 +96,7 @@ keel::Task<absl::Status> Aof::run_rewrite() {
   std::shared_ptr<Aof> self = shared_from_this();
   std::string tmp = rewrite_path_;
   auto open_fn = [tmp]() -> absl::StatusOr<std::shared_ptr<Fd>> {
-    absl::StatusOr<int> f = open_append(tmp, true);
+    absl::StatusOr<int> f = file_io::open_append(tmp, true);
     if (!f.ok()) return f.status();
     return std::make_shared<Fd>(*f, tmp);
   };
@@ -127,7 +121,7 @@ keel::Task<absl::Status> Aof::run_rewrite() {
     }
     if (!first_pass) {
       auto truncate_fn = [fd]() -> absl::Status {
-        if (::ftruncate(fd->fd, 0) != 0) return errno_status(errno, "ftruncate", fd->path);
+        if (::ftruncate(fd->fd, 0) != 0) return file_io::errno_status(errno, "ftruncate", fd->path);
         return absl::OkStatus();
       };
       keel::Task<absl::Status> truncate_task = keel::run_blocking(std::move(truncate_fn));
@@ -147,7 +141,7 @@ keel::Task<absl::Status> Aof::run_rewrite() {
         auto under_lock = [aof, i]() { aof->shard_logs_[i].snapshotted = true; };
         self->db_.dump_shard(i, emit, under_lock);
         if (self->options_.rewrite_hook) self->options_.rewrite_hook(i);
-        absl::Status w = write_all(fd->fd, chunk, fd->path);
+        absl::Status w = file_io::write_all(fd->fd, chunk, fd->path);
         if (!w.ok()) return w;
         return static_cast<std::uint64_t>(chunk.size());
       };
@@ -177,7 +171,9 @@ keel::Task<absl::Status> Aof::run_rewrite() {
     }
     std::size_t size = piece.size();
     if (size > 0) {
-      auto tail_fn = [fd, p = std::move(piece)]() { return write_all(fd->fd, p, fd->path); };
+      auto tail_fn = [fd, p = std::move(piece)]() {
+        return file_io::write_all(fd->fd, p, fd->path);
+      };
       keel::Task<absl::Status> tail_task = keel::run_blocking(std::move(tail_fn));
       s = co_await std::move(tail_task);
       if (!s.ok()) co_return s;
@@ -185,7 +181,7 @@ keel::Task<absl::Status> Aof::run_rewrite() {
     }
     if (size < kRewriteHandoffBytes) break;
   }
-  auto sync_fn = [fd]() { return sync_fd(fd->fd, fd->path); };
+  auto sync_fn = [fd]() { return file_io::sync_fd(fd->fd, fd->path); };
   keel::Task<absl::Status> sync_task = keel::run_blocking(std::move(sync_fn));
   s = co_await std::move(sync_task);
   if (!s.ok()) co_return s;
@@ -226,13 +222,13 @@ keel::Task<absl::Status> Aof::finish_rewrite(std::shared_ptr<RewriteReady> ready
   std::string live = path_, tmp = rewrite_path_;
   std::string dir = options_.dir.empty() ? std::string(".") : options_.dir;
   auto job = [nfd, t = std::move(tail), live, tmp, dir]() -> absl::StatusOr<Renamed> {
-    absl::Status s = write_all(nfd->fd, t, nfd->path);
-    if (s.ok()) s = sync_fd(nfd->fd, nfd->path);
+    absl::Status s = file_io::write_all(nfd->fd, t, nfd->path);
+    if (s.ok()) s = file_io::sync_fd(nfd->fd, nfd->path);
     if (!s.ok()) return s;
     if (::rename(tmp.c_str(), live.c_str()) != 0) {
-      return errno_status(errno, "rename", absl::StrCat(tmp, " -> ", live));
+      return file_io::errno_status(errno, "rename", absl::StrCat(tmp, " -> ", live));
     }
-    return Renamed{sync_dir(dir)};
+    return Renamed{file_io::sync_dir(dir)};
   };
   keel::Task<absl::StatusOr<Renamed>> switch_task = keel::run_blocking(std::move(job));
   absl::StatusOr<Renamed> renamed = co_await std::move(switch_task);
