@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/blocking/run_blocking.h"
 #include "runtime/runtime.h"
 
 namespace keel::net {
@@ -205,11 +206,9 @@ Task<absl::StatusOr<std::vector<SocketAddr>>> lookup_host(std::string host_port)
     one.push_back(literal);
     co_return one;
   }
-  auto handle = spawn_blocking(
+  Task<absl::StatusOr<std::vector<SocketAddr>>> resolving = keel::run_blocking(
       [host_port, host = *hp] { return resolve_blocking(host_port, host); });
-  absl::StatusOr<absl::StatusOr<std::vector<SocketAddr>>> r = co_await std::move(handle);
-  if (!r.ok()) co_return r.status();
-  co_return std::move(*r);
+  co_return co_await std::move(resolving);
 }
 
 }  // namespace keel::net
