@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "runtime/blocking/run_blocking.h"
-#include "runtime/fs/blocking.h"
+#include "runtime/fs/errors.h"
 #include "runtime/runtime.h"
 
 namespace keel::fs {

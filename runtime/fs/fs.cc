@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "runtime/blocking/run_blocking.h"
-#include "runtime/fs/blocking.h"
+#include "runtime/fs/errors.h"
 
 namespace keel::fs {
 

@@ -1,8 +1,8 @@
-// Internal to //runtime/fs: naming errors (runtime/blocking/run_blocking.h runs the calls).
+// Internal to //runtime/fs: errors that name the operation and the path.
 //
 // Thread-safety: the helpers hold no state.
-#ifndef KEEL_RUNTIME_FS_BLOCKING_H_
-#define KEEL_RUNTIME_FS_BLOCKING_H_
+#ifndef KEEL_RUNTIME_FS_ERRORS_H_
+#define KEEL_RUNTIME_FS_ERRORS_H_
 
 #include <string>
 
@@ -22,4 +22,4 @@ inline absl::Status errno_error2(int err, const char* op, const std::string& fro
 
 }  // namespace keel::fs::detail
 
-#endif  // KEEL_RUNTIME_FS_BLOCKING_H_
+#endif  // KEEL_RUNTIME_FS_ERRORS_H_
