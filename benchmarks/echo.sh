@@ -35,8 +35,10 @@
 # accepts a connection, runs the load, stops the server with SIGTERM and waits for it.
 #
 # Prints on stdout a table with a row per shape: each server's round trips/s and p50/p99 latency
-# (medians of the rounds), with the ratios Keel/Tokio and Keel/Asio, then the same table in
-# markdown for the README (also written to DIR/table.md). Progress goes to stderr.
+# (medians of the rounds), with the ratios Keel/Tokio and Keel/Asio (with 6 rounds or more, the
+# rt/s ratio's 90% bootstrap interval over the rounds in brackets: benchmarks/lib/interval.py),
+# then the same table in markdown for the README (also written to DIR/table.md). Progress goes
+# to stderr.
 set -euo pipefail
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -336,6 +338,7 @@ PYTHONPATH="$script_dir/lib" \
 import statistics
 import sys
 
+from interval import MIN_ROUNDS, ratio_interval
 from table import print_table
 
 path, rounds, duration, warmup, md_path, shapes, servers = sys.argv[1:8]
@@ -348,12 +351,12 @@ SHAPES = {
 }
 NAMES = {"keel": "Keel", "tokio": "Tokio", "asio": "Asio"}
 
-runs = {}  # (server, shape) -> list of (rps, p50, p99)
+runs = {}  # (server, shape) -> {round: (rps, p50, p99)}
 troubled = []  # runs with errors or no requests
 with open(path) as f:
     for line in f:
         server, round_, shape, rps, p50, p99, requests, errors = line.rstrip("\n").split("\t")
-        runs.setdefault((server, shape), []).append((float(rps), float(p50), float(p99)))
+        runs.setdefault((server, shape), {})[round_] = (float(rps), float(p50), float(p99))
         if int(errors) or not int(requests):
             troubled.append(f"round {round_} shape {shape} {NAMES[server]}: "
                             f"{errors} errors, {requests} requests")
@@ -361,7 +364,17 @@ with open(path) as f:
 
 def median(server, shape, i):
     samples = runs.get((server, shape))
-    return statistics.median(s[i] for s in samples) if samples else None
+    return statistics.median(s[i] for s in samples.values()) if samples else None
+
+
+def rps_ratio(a, b, shape):
+    """The ratio of the servers' median rt/s, with its 90% bootstrap interval over the rounds
+    (benchmarks/lib/interval.py) in brackets when there are enough rounds for one."""
+    text = ratio(median(a, shape, 0), median(b, shape, 0))
+    ra = {r: s[0] for r, s in runs.get((a, shape), {}).items()}
+    rb = {r: s[0] for r, s in runs.get((b, shape), {}).items()}
+    interval = ratio_interval(ra, rb)
+    return text if interval is None else f"{text} [{interval[0]:.2f}-{interval[1]:.2f}]"
 
 
 def fmt_rps(v):
@@ -390,8 +403,7 @@ for shape in shapes:
         row += [fmt_rps(median(s, shape, 0)), fmt_us(median(s, shape, 1)),
                 fmt_us(median(s, shape, 2))]
     for p in peers:
-        row += [ratio(median("keel", shape, 0), median(p, shape, 0)),
-                ratio(median("keel", shape, 2), median(p, shape, 2))]
+        row += [rps_ratio("keel", p, shape), ratio(median("keel", shape, 2), median(p, shape, 2))]
     rows.append(row)
 
 plural = "" if rounds == "1" else "s"
@@ -399,6 +411,9 @@ caption = (f"Echo round trips per second and latency, median of {rounds} interle
            f"round{plural} ({warmup} s warm-up + {duration} s each, a fresh server per run, "
            f"server and load client sharing the machine's cores unpinned, 2 threads each). "
            "rt/s ratio above 1: Keel serves more; p99 ratio below 1: Keel's tail is shorter.")
+if int(rounds) >= MIN_ROUNDS:
+    caption += (" In brackets the 90% interval a bootstrap over the rounds gives the rt/s "
+                "ratio (rounds resampled with both servers' runs together).")
 notes = [f"Runs with errors: {t}" for t in troubled]
 
 print_table(caption, header, rows, notes, md_path)

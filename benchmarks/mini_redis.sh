@@ -65,9 +65,11 @@
 # (medians of the rounds), the ratios mini/redis (throughput: above 1 is better; p50: below 1
 # is better) and mini-aof/mini, and the plan's targets (throughput >= 1.0x redis, p50 no worse,
 # RSS per key <= redis, AOF everysec >= 0.9x in-memory), then the same table in markdown (also
-# written to DIR/table.md). A throughput ratio is of the medians, followed by the lowest and
-# highest ratio within one round, "1.59 (1.34-2.43)": on a shared machine the spread says how
-# far one run's medians can be trusted. Progress goes to stderr.
+# written to DIR/table.md). A throughput ratio is of the medians, followed by how far the
+# rounds let it move: with 6 rounds or more (--rounds, or runs pooled with --report) its 90%
+# bootstrap interval over the rounds, "1.03 [0.94-1.08]" (benchmarks/lib/interval.py), a target
+# inside which these rounds do not settle either way; with fewer, the lowest and highest ratio
+# within one round, "1.59 (1.34-2.43)". Progress goes to stderr.
 #
 # Steal: on a virtual machine the hypervisor runs other guests on the same physical cores, and
 # the time it takes from this one shows in /proc/stat as steal. On this machine it is near 0-2%
@@ -125,6 +127,7 @@ print_results() {
 import statistics
 import sys
 
+from interval import MIN_ROUNDS, ratio_interval
 from table import print_table
 
 (path, rounds, pooled_runs, repeats, md_path, shapes, servers, requests, duration, warmup,
@@ -165,11 +168,9 @@ def median(server, shape, test, i):
     return statistics.median(s[i] for s in samples.values()) if samples else None
 
 
-def round_ratios(a, b, shape, test):
-    """a/b of the request rates, per round that measured both (the same round ran them back
-    to back, so they shared the machine's state of the moment)."""
-    ra, rb = runs.get((a, shape, test), {}), runs.get((b, shape, test), {})
-    return [ra[r][0] / rb[r][0] for r in ra if r in rb and rb[r][0]]
+def rates(server, shape, test):
+    """The request rate of each round that measured it."""
+    return {r: s[0] for r, s in runs.get((server, shape, test), {}).items()}
 
 
 def fmt_rate(v, mem):
@@ -186,13 +187,22 @@ def ratio(a, b):
     return f"{a / b:.2f}" if a is not None and b else "-"
 
 
-def ratio_spread(a, b, per_round, floor):
-    """The ratio of the medians, then the lowest and highest per-round ratio. A ratio just
-    under its target's floor gets a third digit, so that 0.897 does not read as 0.90."""
-    if a is None or not b:
+def ratio_spread(a, b, floor):
+    """The ratio of the servers' median rates, then how far the rounds let it move: its 90%
+    bootstrap interval over the rounds in brackets, or with fewer rounds than that needs, the
+    lowest and highest ratio within one round (the same round ran both servers back to back)
+    in parentheses. A ratio just under its target's floor gets a third digit, so that 0.897
+    does not read as 0.90."""
+    ma = statistics.median(a.values()) if a else None
+    mb = statistics.median(b.values()) if b else None
+    if ma is None or not mb:
         return "-"
-    v = a / b
+    v = ma / mb
     text = f"{v:.3f}" if v < floor <= round(v, 2) else f"{v:.2f}"
+    interval = ratio_interval(a, b)
+    if interval is not None:
+        return f"{text} [{interval[0]:.2f}-{interval[1]:.2f}]"
+    per_round = [a[r] / b[r] for r in a if r in b and b[r]]
     if len(per_round) < 2:
         return text
     return f"{text} ({min(per_round):.2f}-{max(per_round):.2f})"
@@ -227,7 +237,7 @@ for shape, test, label in ROWS:
                 misses.append("RSS/key > Redis")
         else:
             mp, rp = median("mini", shape, test, 1), median("redis", shape, test, 1)
-            row += [ratio_spread(m, r, round_ratios("mini", "redis", shape, test), 1.0),
+            row += [ratio_spread(rates("mini", shape, test), rates("redis", shape, test), 1.0),
                     ratio(mp, rp)]
             if m is not None and r and m < r:
                 misses.append("req/s < 1.0x Redis")
@@ -238,7 +248,7 @@ for shape, test, label in ROWS:
             row += ["-"]
         else:
             a, m = median("mini-aof", shape, test, 0), median("mini", shape, test, 0)
-            row += [ratio_spread(a, m, round_ratios("mini-aof", "mini", shape, test), 0.9)]
+            row += [ratio_spread(rates("mini-aof", shape, test), rates("mini", shape, test), 0.9)]
             if a is not None and m and a < 0.9 * m:
                 misses.append("AOF < 0.9x in-memory")
     if compare_redis or compare_aof:
@@ -256,7 +266,11 @@ caption = (f"mini-redis vs Redis 7 on this machine, median of {rounds} interleav
            "AOF: --appendonly yes --appendfsync everysec. A fresh server per run; servers and "
            "clients share the machine's cores, unpinned. req/s ratio above 1: mini-redis serves "
            "more; p50 and RSS ratios below 1: mini-redis is faster / smaller. req/s ratios are "
-           "of the medians; in parentheses the lowest and highest ratio within one round.")
+           "of the medians; " + (
+               "in brackets the 90% interval a bootstrap over the rounds gives them (rounds "
+               "resampled with both servers' runs together): a target inside it is not settled "
+               "by these rounds either way." if int(rounds) >= MIN_ROUNDS else
+               "in parentheses the lowest and highest ratio within one round."))
 if steals:
     caption += (f" CPU time stolen by the hypervisor during the SET/GET runs: median "
                 f"{statistics.median(steals):.1f}%, highest {max(steals):.1f}%; {repeats} round "
