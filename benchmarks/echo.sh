@@ -338,7 +338,7 @@ PYTHONPATH="$script_dir/lib" \
 import statistics
 import sys
 
-from interval import MIN_ROUNDS, ratio_interval
+from interval import MIN_ROUNDS, interval_text
 from table import print_table
 
 path, rounds, duration, warmup, md_path, shapes, servers = sys.argv[1:8]
@@ -370,11 +370,9 @@ def median(server, shape, i):
 def rps_ratio(a, b, shape):
     """The ratio of the servers' median rt/s, with its 90% bootstrap interval over the rounds
     (benchmarks/lib/interval.py) in brackets when there are enough rounds for one."""
-    text = ratio(median(a, shape, 0), median(b, shape, 0))
     ra = {r: s[0] for r, s in runs.get((a, shape), {}).items()}
     rb = {r: s[0] for r, s in runs.get((b, shape), {}).items()}
-    interval = ratio_interval(ra, rb)
-    return text if interval is None else f"{text} [{interval[0]:.2f}-{interval[1]:.2f}]"
+    return ratio(median(a, shape, 0), median(b, shape, 0)) + interval_text(ra, rb)
 
 
 def fmt_rps(v):

@@ -127,7 +127,7 @@ print_results() {
 import statistics
 import sys
 
-from interval import MIN_ROUNDS, ratio_interval
+from interval import MIN_ROUNDS, interval_text
 from table import print_table
 
 (path, rounds, pooled_runs, repeats, md_path, shapes, servers, requests, duration, warmup,
@@ -199,9 +199,9 @@ def ratio_spread(a, b, floor):
         return "-"
     v = ma / mb
     text = f"{v:.3f}" if v < floor <= round(v, 2) else f"{v:.2f}"
-    interval = ratio_interval(a, b)
-    if interval is not None:
-        return f"{text} [{interval[0]:.2f}-{interval[1]:.2f}]"
+    interval = interval_text(a, b)
+    if interval:
+        return text + interval
     per_round = [a[r] / b[r] for r in a if r in b and b[r]]
     if len(per_round) < 2:
         return text

@@ -2,8 +2,9 @@
 medians over interleaved rounds. Used by the Python parts of benchmarks/*.sh:
 
     PYTHONPATH="$script_dir/lib" python3 - ... <<'PY'
-    from interval import ratio_interval
+    from interval import interval_text, ratio_interval
     lo, hi = ratio_interval({"1": 91.0e3, "2": 88.5e3, ...}, {"1": 87.2e3, ...})
+    cell = f"{ratio:.2f}" + interval_text(a, b)   # "1.03 [0.94-1.08]", or "1.03" too few
     PY
 
 Why: on a shared VM one round's ratio moves by 10-20%, so a ratio of medians near a target
@@ -42,3 +43,9 @@ def ratio_interval(a, b, level=0.90, resamples=4000, seed=1):
     low = ratios[int(tail * (resamples - 1))]
     high = ratios[int((1.0 - tail) * (resamples - 1))]
     return low, high
+
+
+def interval_text(a, b):
+    """ratio_interval(a, b) as a table cell's suffix, " [0.94-1.08]"; "" with too few rounds."""
+    interval = ratio_interval(a, b)
+    return "" if interval is None else f" [{interval[0]:.2f}-{interval[1]:.2f}]"

@@ -2,7 +2,7 @@
 
 import unittest
 
-from interval import MIN_ROUNDS, ratio_interval
+from interval import MIN_ROUNDS, interval_text, ratio_interval
 
 
 def rounds(values):
@@ -47,6 +47,13 @@ class RatioIntervalTest(unittest.TestCase):
         a = rounds([100.0, 120.0, 90.0, 130.0, 105.0, 95.0])
         b = rounds([98.0, 104.0, 97.0, 110.0, 101.0, 99.0])
         self.assertEqual(ratio_interval(a, b), ratio_interval(a, b))
+
+    def test_the_table_text_brackets_the_interval_or_is_empty(self):
+        b = rounds([80.0, 95.0, 110.0, 90.0, 101.0, 87.0])
+        a = {r: 1.25 * v for r, v in b.items()}
+        self.assertEqual(interval_text(a, b), " [1.25-1.25]")
+        del a["6"]
+        self.assertEqual(interval_text(a, b), "")
 
 
 if __name__ == "__main__":
