@@ -115,9 +115,12 @@ std::string RuntimeCore::dump() const {
                     t.spawned_at().line());
     AwaitPoint w = t.waiting_on();
     if (w.what != nullptr) {
-      absl::StrAppend(&tasks, "\n    ", (s & task_state::kRunning) ? "resumed from " : "waiting on ",
-                      w.what, " at ", w.where.file_name(), ":", w.where.line(), " in ",
-                      w.where.function_name());
+      absl::StrAppend(&tasks, "\n    ",
+                      (s & task_state::kRunning) ? "resumed from " : "waiting on ", w.what);
+      if (w.located()) {
+        absl::StrAppend(&tasks, " at ", w.where.file_name(), ":", w.where.line(), " in ",
+                        w.where.function_name());
+      }
     } else {
       absl::StrAppend(&tasks, "\n    not started");
     }

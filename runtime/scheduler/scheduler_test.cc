@@ -88,8 +88,8 @@ Task<void> spawn_range(std::vector<std::atomic<std::uint8_t>>* seen, int from, i
 TEST(SchedulerStress, MillionTasksFromThreadsAndTasksRunExactlyOnce) {
   for (std::size_t workers : {2u, 4u}) {
     SCOPED_TRACE(workers);
-    // More threads than cores: polls get descheduled, which the slow-poll detector would
-    // rightly report; it is not what this test is about.
+    // More threads than cores, and up to a million polls under a sanitizer: the slow-poll
+    // detector is not what this test is about (its own tests are in slow_poll_test.cc).
     Runtime rt = testing::make_runtime({"multi_thread", true, workers}, [](Runtime::Builder& b) {
       b.slow_poll_threshold(Duration::zero());
     });
@@ -383,6 +383,31 @@ KEEL_TEST(Observability, DumpNamesTheTaskAJoinWaitsFor) {
       << dump;
   h.abort();
   (void)co_await h;
+}
+
+Task<void> unlocated_reader(AsyncFd* fd) {
+  char c = 0;
+  // io_op is not given its caller's location (the sockets' reads and writes are built on it).
+  (void)co_await fd->io_op(Interest::kReadable, "test socket read",
+                           [fd, &c] { return ::read(fd->fd(), &c, 1); });
+}
+
+KEEL_TEST(Observability, DumpNamesAnAwaitWithoutALocationByItsNameAlone) {
+  int sv[2];
+  EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+  absl::StatusOr<AsyncFd> a = AsyncFd::create(sv[0]);
+  KEEL_ASSERT_OK(a);
+  Task<void> reader = unlocated_reader(&*a);
+  JoinHandle<void> h = spawn(std::move(reader), SpawnOptions{"reader"});
+  while (!absl::StrContains(Handle::current().dump(), "waiting on test socket read")) {
+    co_await yield_now();
+  }
+  std::string dump = Handle::current().dump();
+  EXPECT_TRUE(absl::StrContains(dump, "waiting on test socket read\n")) << dump;
+  EXPECT_FALSE(absl::StrContains(dump, " at :0")) << dump;
+  h.abort();
+  (void)co_await h;
+  close(sv[1]);
 }
 
 KEEL_TEST(Observability, MetricsCountAndRenderAsPrometheus) {

@@ -35,7 +35,10 @@ namespace keel::detail {
 // Where a suspended task waits: the awaiter's name and the source location of the co_await.
 struct AwaitPoint {
   const char* what = nullptr;
+  // Unknown (line 0) for awaiters that are not given their caller's location, such as the
+  // sockets' I/O operations: reports then name only `what`.
   std::source_location where{};
+  bool located() const { return where.line() != 0; }
 };
 
 // Base of every leaf awaiter.

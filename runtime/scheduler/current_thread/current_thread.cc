@@ -60,6 +60,7 @@ void CurrentThreadScheduler::drive_until_complete(TaskHeader* root) {
   PollActivity* activity_slot = activity(0);
   PollActivity* saved_activity = current_activity;
   current_activity = activity_slot;
+  if (activity_slot != nullptr) activity_slot->attach_current_thread();
   std::int64_t busy_since = steady_ns();
 
   while (!root->is_complete()) {

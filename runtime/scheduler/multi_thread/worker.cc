@@ -153,6 +153,7 @@ void MultiThreadScheduler::run_worker(Worker& w) {
   worker_context = {this, &w};
   EnterGuard enter(this);
   current_activity = w.activity;
+  if (w.activity != nullptr) w.activity->attach_current_thread();
   if (config_.on_thread_start) config_.on_thread_start();
   std::int64_t busy_since = steady_ns();
 
