@@ -81,8 +81,8 @@ std::optional<ThreadSchedSample> read_thread_sched(int tid) {
 }
 
 void PollActivity::attach_current_thread() {
-  // ORDERING: relaxed; the monitor reads it as a hint, and a stale value only means one poll
-  // is judged without its run delay.
+  // ORDERING: relaxed; the monitor reads it as a hint: a stale value only means one poll is
+  // judged by the wrong thread's figures (or none, as for an exited thread).
   tid_.store(static_cast<int>(gettid()), std::memory_order_relaxed);
 }
 

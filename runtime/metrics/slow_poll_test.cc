@@ -5,12 +5,12 @@
 // test depends on how long anything takes.
 #include "runtime/metrics/slow_poll.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <source_location>
