@@ -17,13 +17,9 @@
 namespace keel {
 
 std::string SlowPollReport::to_string() const {
-  std::string where = "its first poll";
-  if (resumed_from_what != nullptr) {
-    where = resumed_from.line() == 0
-                ? std::string(resumed_from_what)
-                : absl::StrCat(resumed_from_what, " at ", resumed_from.file_name(), ":",
-                               resumed_from.line());
-  }
+  std::string where = resumed_from_what == nullptr
+                          ? std::string("its first poll")
+                          : detail::AwaitPoint{resumed_from_what, resumed_from}.describe();
   auto ms = [](Duration d) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
   };
@@ -81,9 +77,11 @@ std::optional<ThreadSchedSample> read_thread_sched(int tid) {
 }
 
 void PollActivity::attach_current_thread() {
+  // A current_thread runtime attaches at every block_on: ask the kernel once per thread.
+  static thread_local const int tid = static_cast<int>(gettid());
   // ORDERING: relaxed; the monitor reads it as a hint: a stale value only means one poll is
   // judged by the wrong thread's figures (or none, as for an exited thread).
-  tid_.store(static_cast<int>(gettid()), std::memory_order_relaxed);
+  tid_.store(tid, std::memory_order_relaxed);
 }
 
 void PollActivity::report(const TaskHeader& task, const AwaitPoint& resumed_from) {

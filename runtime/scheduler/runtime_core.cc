@@ -116,11 +116,8 @@ std::string RuntimeCore::dump() const {
     AwaitPoint w = t.waiting_on();
     if (w.what != nullptr) {
       absl::StrAppend(&tasks, "\n    ",
-                      (s & task_state::kRunning) ? "resumed from " : "waiting on ", w.what);
-      if (w.located()) {
-        absl::StrAppend(&tasks, " at ", w.where.file_name(), ":", w.where.line(), " in ",
-                        w.where.function_name());
-      }
+                      (s & task_state::kRunning) ? "resumed from " : "waiting on ",
+                      w.describe(/*with_function=*/true));
     } else {
       absl::StrAppend(&tasks, "\n    not started");
     }

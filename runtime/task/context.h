@@ -23,6 +23,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <source_location>
+#include <string>
 
 #include "runtime/task/waker.h"
 
@@ -36,9 +37,18 @@ namespace keel::detail {
 struct AwaitPoint {
   const char* what = nullptr;
   // Unknown (line 0) for awaiters that are not given their caller's location, such as the
-  // sockets' I/O operations: reports then name only `what`.
+  // sockets' I/O operations.
   std::source_location where{};
-  bool located() const { return where.line() != 0; }
+
+  // How dumps and slow-poll reports name it: "what at file:line" (then " in function" when
+  // asked), or `what` alone where the location is unknown.
+  std::string describe(bool with_function = false) const {
+    std::string s = what;
+    if (where.line() == 0) return s;
+    s.append(" at ").append(where.file_name()).append(":").append(std::to_string(where.line()));
+    if (with_function) s.append(" in ").append(where.function_name());
+    return s;
+  }
 };
 
 // Base of every leaf awaiter.
