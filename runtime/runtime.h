@@ -142,7 +142,10 @@ class Runtime::Builder {
   // blocking for up to `d` (default zero: it sleeps at once). For request/response servers
   // whose clients send again within microseconds: the thread is still running when the
   // request lands, so neither it nor the sender pays for a wake-up, at the price of up to `d`
-  // of CPU each time the runtime goes idle. At most one second.
+  // of CPU each time the runtime goes idle. The driver spins only while spins pay: when the
+  // next event mostly comes later than `d` (sparse traffic, or senders waiting for a CPU the
+  // spin holds), it sleeps at once until events come within `d` again (runtime/io/busy_poll.h;
+  // metrics busy_poll_caught_total / busy_poll_missed_total). At most one second.
   Builder& busy_poll(Duration d);
   // Starts with the clock paused (tests); see time.h.
   Builder& start_paused(bool paused = true);

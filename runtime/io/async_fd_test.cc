@@ -655,6 +655,59 @@ TEST(AsyncFdBusyPoll, DeliversReadinessTimersAndRemoteWakeUps) {
   }
 }
 
+// The driver stops spinning when its parks outlast the budget (here: a task that sleeps on
+// a timer far longer than the spin), and starts again when events come within it (a peer
+// that answers at once). The counters say which parks spun.
+TEST(AsyncFdBusyPoll, SpinsOnlyWhileEventsComeWithinTheBudget) {
+  constexpr int kSleeps = 30;
+  constexpr int kRounds = 300;
+  for (bool multi : {false, true}) {
+    SCOPED_TRACE(multi ? "multi_thread" : "current_thread");
+    Runtime rt = testing::make_runtime({multi ? "multi_thread" : "current_thread", multi, 2},
+                                       [](Runtime::Builder& b) {
+                                         b.busy_poll(std::chrono::milliseconds(5));
+                                       });
+    rt.block_on([]() -> Task<void> {
+      for (int i = 0; i < kSleeps; ++i) co_await sleep(std::chrono::milliseconds(20));
+    }());
+    RuntimeMetrics idle = rt.metrics();
+    // Each park spun out its budget until the governor stopped it: some did, not all.
+    EXPECT_GT(idle.busy_poll_missed_total, 0u);
+    EXPECT_LT(idle.busy_poll_missed_total, static_cast<std::uint64_t>(kSleeps));
+
+    Pair p = socket_pair();
+    std::thread peer([fd = p.b.fd] {
+      int flags = ::fcntl(fd, F_GETFL);
+      ASSERT_EQ(::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK), 0);
+      for (int i = 0; i < kRounds; ++i) {
+        char c = static_cast<char>('a' + i % 26);
+        ASSERT_EQ(::send(fd, &c, 1, MSG_NOSIGNAL), 1);
+        char back = 0;
+        ASSERT_EQ(::read(fd, &back, 1), 1);
+      }
+    });
+    rt.block_on([](int fd) -> Task<void> {
+      absl::StatusOr<AsyncFd> r = AsyncFd::create(fd);
+      EXPECT_TRUE(r.ok()) << r.status();
+      if (!r.ok()) co_return;
+      AsyncFd afd = std::move(*r);
+      for (int i = 0; i < kRounds; ++i) {
+        for (;;) {
+          ReadyGuard g = co_await afd.readable();
+          char c;
+          if (::read(afd.fd(), &c, 1) == 1) {
+            EXPECT_TRUE(write_str(afd.fd(), std::string(1, c)));
+            break;
+          }
+          g.clear_ready();
+        }
+      }
+    }(p.a));
+    peer.join();
+    EXPECT_GT(rt.metrics().busy_poll_caught_total, idle.busy_poll_caught_total);
+  }
+}
+
 TEST(AsyncFdBusyPoll, BuilderRejectsABusyPollOutsideZeroToOneSecond) {
   for (Duration d : {Duration(-1), Duration(std::chrono::seconds(2))}) {
     absl::StatusOr<Runtime> rt = Runtime::new_current_thread().enable_all().busy_poll(d).build();

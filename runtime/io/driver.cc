@@ -106,23 +106,41 @@ std::size_t Driver::park(std::optional<Duration> timeout, bool idle) {
 
 int Driver::wait(std::optional<Duration> timeout) {
   int ms = timeout_ms(timeout);
-  if (ms != 0 && options_.busy_poll > Duration::zero()) {
-    // The spin is bounded by the steady clock, not the runtime's (which may be paused), and
-    // by the caller's timeout, so a due timer is not delayed by it. An unpark() ends it
-    // early: its eventfd write is an event like any other.
-    Duration budget = options_.busy_poll;
-    if (timeout && *timeout < budget) budget = *timeout;
-    const auto give_up = std::chrono::steady_clock::now() + budget;
+  if (ms == 0 || options_.busy_poll <= Duration::zero()) {
+    return epoll_wait(epoll_fd_, events_.data(), kMaxEvents, ms);
+  }
+  // A park that may sleep. Spins are timed by the steady clock, not the runtime's (which may
+  // be paused), and end at the caller's timeout, so a due timer is not delayed by them. An
+  // unpark() ends one early: its eventfd write is an event like any other. A park cut short
+  // by a timer says nothing about the traffic and is not recorded.
+  const Duration budget = options_.busy_poll;
+  const bool full_budget = !timeout || *timeout >= budget;
+  const auto start = std::chrono::steady_clock::now();
+  if (busy_poll_.should_spin()) {
+    const Duration spin = full_budget ? budget : *timeout;
+    const auto give_up = start + spin;
     do {
       int n = epoll_wait(epoll_fd_, events_.data(), kMaxEvents, 0);
+      if (n > 0) {
+        spins_caught_.add();
+        if (full_budget) busy_poll_.record(true);
+      }
       if (n != 0) return n;
     } while (std::chrono::steady_clock::now() < give_up);
+    spins_missed_.add();
+    if (full_budget) busy_poll_.record(false);
     if (timeout) {
-      ms = timeout_ms(*timeout - budget);
+      ms = timeout_ms(*timeout - spin);
       if (ms == 0) return 0;
     }
+    return epoll_wait(epoll_fd_, events_.data(), kMaxEvents, ms);
   }
-  return epoll_wait(epoll_fd_, events_.data(), kMaxEvents, ms);
+  // Not spinning: time the sleep. An event within the budget is one a spin would have caught.
+  int n = epoll_wait(epoll_fd_, events_.data(), kMaxEvents, ms);
+  if (n >= 0 && full_budget) {
+    busy_poll_.record(n > 0 && std::chrono::steady_clock::now() - start <= budget);
+  }
+  return n;
 }
 
 std::size_t Driver::wait_and_dispatch(std::optional<Duration> timeout) {

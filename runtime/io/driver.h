@@ -8,7 +8,9 @@
 //
 // With `busy_poll` set, a park that would block first polls epoll without blocking for up
 // to that long: a server whose next request arrives within microseconds keeps its thread
-// running, so the peer's send() does not pay for waking it (see Builder::busy_poll).
+// running, so the peer's send() does not pay for waking it (see Builder::busy_poll). It does
+// so only while spins pay: BusyPollGovernor (busy_poll.h) stops them when the next event
+// mostly comes later than the budget, as when the senders wait for a CPU the spin holds.
 //
 // A paused clock auto-advances to the next timer when the caller says the runtime is idle and
 // no fd event is pending.
@@ -28,8 +30,10 @@
 #include "absl/status/statusor.h"
 #include "runtime/detail/concurrency.h"
 #include "runtime/detail/intrusive_list.h"
+#include "runtime/io/busy_poll.h"
 #include "runtime/io/interest.h"
 #include "runtime/io/scheduled_io.h"
+#include "runtime/metrics/metrics.h"
 #include "runtime/time/instant.h"
 #include "runtime/time/time_driver.h"
 
@@ -83,6 +87,9 @@ class Driver {
     return io_events_.load(std::memory_order_relaxed);
   }
   std::size_t registered_fds() const;
+  // Parks that spun and caught an event / spun until the budget or the timeout ran out.
+  std::uint64_t busy_poll_caught_total() const { return spins_caught_.get(); }
+  std::uint64_t busy_poll_missed_total() const { return spins_missed_.get(); }
 
  private:
   Driver(DriverOptions options, int epoll_fd, int event_fd);
@@ -91,7 +98,7 @@ class Driver {
   // returned; returns the fd events delivered.
   std::size_t wait_and_dispatch(std::optional<Duration> timeout);
   // epoll_wait; with a busy poll configured and a wait that may block, polls without blocking
-  // first. Returns epoll_wait's result.
+  // first while the governor says spins pay. Returns epoll_wait's result.
   int wait(std::optional<Duration> timeout);
 
   const DriverOptions options_;
@@ -109,6 +116,10 @@ class Driver {
   std::vector<ScheduledIo*> pending_release_;
   bool shut_down_ = false;
   Atomic<std::uint64_t> io_events_{0};
+  // Used by the turn lock's holder only; the counters are read by metrics.
+  BusyPollGovernor busy_poll_;
+  LocalCounter spins_caught_;
+  LocalCounter spins_missed_;
 };
 
 }  // namespace keel::detail

@@ -76,6 +76,10 @@ std::string RuntimeMetrics::to_prometheus() const {
   counter(out, "spawned_tasks_total", "Tasks spawned.", spawned_tasks_total);
   gauge(out, "alive_tasks", "Tasks spawned and not yet finished.", alive_tasks);
   counter(out, "io_events_total", "Readiness events delivered by epoll.", io_events_total);
+  counter(out, "busy_poll_caught_total", "Busy polls of the I/O driver that caught an event.",
+          busy_poll_caught_total);
+  counter(out, "busy_poll_missed_total", "Busy polls of the I/O driver that ran out and slept.",
+          busy_poll_missed_total);
   gauge(out, "registered_fds", "File descriptors registered with the I/O driver.",
         registered_fds);
   gauge(out, "timers_active", "Timers waiting in the wheel.", timers_active);

@@ -85,6 +85,8 @@ RuntimeMetrics RuntimeCore::metrics() const {
   m.spawned_tasks_total = owned_.bound_total();
   m.alive_tasks = owned_.size();
   m.io_events_total = driver_->io_events_total();
+  m.busy_poll_caught_total = driver_->busy_poll_caught_total();
+  m.busy_poll_missed_total = driver_->busy_poll_missed_total();
   m.registered_fds = driver_->registered_fds();
   m.timers_active = driver_->time().active();
   m.timers_fired_total = driver_->time().fired_total();

@@ -32,7 +32,8 @@ const char kServerUsage[] =
     "  --pubsub-output-limit BYTES  disconnect a subscriber this far behind (default 32mb;\n"
     "                            suffixes k, kb, m, mb, g, gb)\n"
     "  --busy-poll MICROSECONDS  how long an idle worker keeps polling for I/O before it\n"
-    "                            sleeps (default 50; 0 = sleep at once)\n"
+    "                            sleeps, while such polls catch the next request\n"
+    "                            (default 50; 0 = sleep at once)\n"
     "  --save ARG                accepted for compatibility and ignored (no RDB snapshots)\n"
     "  --help                    print this help\n";
 
