@@ -57,9 +57,6 @@ class BusyPollGovernor {
     if (!spinning_ && share_ >= kSpinFrom) spinning_ = true;
   }
 
-  // The moving average, in 1/65536ths (tests, metrics).
-  std::uint32_t share() const { return share_; }
-
  private:
   // Starts optimistic: a server under load spins from its first request; one whose parks
   // mostly time out stops within a few dozen of them.

@@ -78,7 +78,7 @@ std::string RuntimeMetrics::to_prometheus() const {
   counter(out, "io_events_total", "Readiness events delivered by epoll.", io_events_total);
   counter(out, "busy_poll_caught_total", "Busy polls of the I/O driver that caught an event.",
           busy_poll_caught_total);
-  counter(out, "busy_poll_missed_total", "Busy polls of the I/O driver that ran out and slept.",
+  counter(out, "busy_poll_missed_total", "Busy polls of the I/O driver that ran out without an event.",
           busy_poll_missed_total);
   gauge(out, "registered_fds", "File descriptors registered with the I/O driver.",
         registered_fds);

@@ -40,7 +40,7 @@ struct RuntimeMetrics {
   std::uint64_t alive_tasks = 0;
   std::uint64_t io_events_total = 0;
   std::uint64_t busy_poll_caught_total = 0;  // driver spins that caught an event
-  std::uint64_t busy_poll_missed_total = 0;  // driver spins that ran out and slept
+  std::uint64_t busy_poll_missed_total = 0;  // driver spins that ran out without one
   std::uint64_t registered_fds = 0;
   std::uint64_t timers_active = 0;
   std::uint64_t timers_fired_total = 0;
