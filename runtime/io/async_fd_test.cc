@@ -590,22 +590,43 @@ TEST(AsyncFdNoIo, CreateFailsWithAClearStatus) {
 // that lands while it spins, timers due before the spin would end, and wake-ups from other
 // threads (an eventfd event amid the spin) must all still be delivered, many times over: a
 // lost eventfd reset or a spin that ignored the timer would hang one of the rounds.
+Task<void> echo_one_byte(AsyncFd* fd) {
+  for (;;) {
+    ReadyGuard g = co_await fd->readable();
+    char c;
+    ssize_t n = ::read(fd->fd(), &c, 1);
+    if (n == 1) {
+      EXPECT_TRUE(write_str(fd->fd(), std::string(1, c)));
+      co_return;
+    }
+    EXPECT_EQ(errno, EAGAIN) << std::strerror(errno);
+    g.clear_ready();
+  }
+}
+
 Task<void> ping_pong_while_busy_polling(AsyncFd* fd, int rounds) {
   for (int i = 0; i < rounds; ++i) {
-    for (;;) {
-      ReadyGuard g = co_await fd->readable();
-      char c;
-      ssize_t n = ::read(fd->fd(), &c, 1);
-      if (n == 1) {
-        EXPECT_TRUE(write_str(fd->fd(), std::string(1, c)));
-        break;
-      }
-      EXPECT_EQ(errno, EAGAIN) << std::strerror(errno);
-      g.clear_ready();
-    }
+    co_await echo_one_byte(fd);
     // Shorter than the spin: the spin is cut to the timer's deadline.
     co_await sleep(std::chrono::microseconds(100));
   }
+}
+
+// The peer of the busy-poll tests: a plain thread with blocking I/O, so each byte lands while
+// the runtime is parked or spinning, never from inside it. Sends a byte and waits for it to
+// come back, `rounds` times.
+std::thread start_ping_pong_peer(int fd, int rounds) {
+  return std::thread([fd, rounds] {
+    int flags = ::fcntl(fd, F_GETFL);
+    ASSERT_EQ(::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK), 0);
+    for (int i = 0; i < rounds; ++i) {
+      char c = static_cast<char>('a' + i % 26);
+      ASSERT_EQ(::send(fd, &c, 1, MSG_NOSIGNAL), 1);
+      char back = 0;
+      ASSERT_EQ(::read(fd, &back, 1), 1);
+      ASSERT_EQ(back, c);
+    }
+  });
 }
 
 TEST(AsyncFdBusyPoll, DeliversReadinessTimersAndRemoteWakeUps) {
@@ -617,19 +638,7 @@ TEST(AsyncFdBusyPoll, DeliversReadinessTimersAndRemoteWakeUps) {
                                          b.busy_poll(std::chrono::milliseconds(200));
                                        });
     Pair p = socket_pair();
-    // The peer: a plain thread with blocking I/O, so each byte lands while the runtime is
-    // parked or spinning, never from inside it.
-    std::thread peer([fd = p.b.fd] {
-      int flags = ::fcntl(fd, F_GETFL);
-      ASSERT_EQ(::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK), 0);
-      for (int i = 0; i < kRounds; ++i) {
-        char c = static_cast<char>('a' + i % 26);
-        ASSERT_EQ(::send(fd, &c, 1, MSG_NOSIGNAL), 1);
-        char back = 0;
-        ASSERT_EQ(::read(fd, &back, 1), 1);
-        ASSERT_EQ(back, c);
-      }
-    });
+    std::thread peer = start_ping_pong_peer(p.b.fd, kRounds);
     // Remote wake-ups: tasks spawned from a plain thread while the runtime waits.
     std::atomic<int> remote_ran{0};
     std::thread spawner([&rt, &remote_ran] {
@@ -676,32 +685,13 @@ TEST(AsyncFdBusyPoll, SpinsOnlyWhileEventsComeWithinTheBudget) {
     EXPECT_LT(idle.busy_poll_missed_total, static_cast<std::uint64_t>(kSleeps));
 
     Pair p = socket_pair();
-    std::thread peer([fd = p.b.fd] {
-      int flags = ::fcntl(fd, F_GETFL);
-      ASSERT_EQ(::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK), 0);
-      for (int i = 0; i < kRounds; ++i) {
-        char c = static_cast<char>('a' + i % 26);
-        ASSERT_EQ(::send(fd, &c, 1, MSG_NOSIGNAL), 1);
-        char back = 0;
-        ASSERT_EQ(::read(fd, &back, 1), 1);
-      }
-    });
+    std::thread peer = start_ping_pong_peer(p.b.fd, kRounds);
     rt.block_on([](int fd) -> Task<void> {
       absl::StatusOr<AsyncFd> r = AsyncFd::create(fd);
       EXPECT_TRUE(r.ok()) << r.status();
       if (!r.ok()) co_return;
       AsyncFd afd = std::move(*r);
-      for (int i = 0; i < kRounds; ++i) {
-        for (;;) {
-          ReadyGuard g = co_await afd.readable();
-          char c;
-          if (::read(afd.fd(), &c, 1) == 1) {
-            EXPECT_TRUE(write_str(afd.fd(), std::string(1, c)));
-            break;
-          }
-          g.clear_ready();
-        }
-      }
+      for (int i = 0; i < kRounds; ++i) co_await echo_one_byte(&afd);
     }(p.a));
     peer.join();
     EXPECT_GT(rt.metrics().busy_poll_caught_total, idle.busy_poll_caught_total);
